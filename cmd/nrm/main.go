@@ -1,0 +1,65 @@
+// Command nrm runs the national referral mechanism: `nrm dev` for everything
+// on one machine, `nrm serve` and `nrm worker` in production.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: nrm <command> [flags]
+
+commands:
+  dev                 everything in one process: embedded Temporal, migrations, demo data, worker, API
+  serve               the HTTP API (needs an external Temporal cluster)
+  worker              the Temporal worker and the case reconciler
+  migrate up|status   apply or list PostgreSQL migrations
+  user add            create a user (password from stdin or NRM_NEW_USER_PASSWORD)
+  sop validate|show|diff   check, show and compare SOP files
+  reconcile           start the workflows of cases recorded without one, once
+  healthcheck URL     exit 0 when URL answers 200 (for container health checks)
+
+Run "nrm <command> -h" for the flags of a command; every flag also reads the
+environment variable named beside it.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runDev(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "worker":
+		return runWorker(ctx, rest, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, stdin, stdout, stderr)
+	case "sop":
+		return sopCommand(rest, stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "nrm: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+)
+
+var validate = newValidator()
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	// Report JSON names, not Go names, in field errors.
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	return v
+}
+
+// decode reads a JSON body strictly into dst and checks its struct rules:
+// malformed JSON is 400; unknown fields, wrong types and broken rules are 422.
+func decode(c *fiber.Ctx, dst any) error {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mt != fiber.MIMEApplicationJSON {
+		return newProblem(http.StatusUnsupportedMediaType, ProblemUnsupported, "send the body as application/json")
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body must be a single JSON value")
+	}
+	return checkRules(dst)
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON")
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return newProblem(http.StatusBadRequest, ProblemMalformed, "the body must be a JSON object")
+		}
+		return &cases.ValidationError{Errors: []cases.FieldError{{
+			Field: typeErr.Field, Rule: "type", Message: fmt.Sprintf("must be a %s", jsonKind(typeErr.Type)),
+		}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &cases.ValidationError{Errors: []cases.FieldError{{Field: field, Rule: "unknown_field", Message: "this field is not part of the request"}}}
+	}
+	return newProblem(http.StatusBadRequest, ProblemMalformed, "the body could not be read as JSON")
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		return "array"
+	}
+	return "object"
+}
+
+func checkRules(dst any) error {
+	err := validate.Struct(dst)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body could not be checked")
+	}
+	out := &cases.ValidationError{}
+	for _, fe := range verrs {
+		out.Errors = append(out.Errors, cases.FieldError{Field: fieldPath(fe), Rule: fe.Tag(), Message: ruleMessage(fe)})
+	}
+	return out
+}
+
+// fieldPath drops the root struct name: "OpenRequest.person.given_name" → "person.given_name".
+func fieldPath(fe validator.FieldError) string {
+	ns := fe.Namespace()
+	if _, rest, ok := strings.Cut(ns, "."); ok {
+		return rest
+	}
+	return ns
+}
+
+func ruleMessage(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "max":
+		return "is longer or larger than " + fe.Param()
+	case "min":
+		return "is shorter or smaller than " + fe.Param()
+	case "len":
+		return "must have length " + fe.Param()
+	case "oneof":
+		return "must be one of: " + fe.Param()
+	case "email":
+		return "must be an e-mail address"
+	case "datetime":
+		return "must be formatted as " + fe.Param()
+	case "uppercase":
+		return "must be upper case"
+	case "lowercase", "alpha":
+		return "must be a lower-case language code"
+	}
+	return "breaks rule " + fe.Tag()
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+type screeningJSON struct {
+	Outcome    string          `json:"outcome"`
+	Dimensions map[string]bool `json:"dimensions"`
+}
+
+type personJSON struct {
+	GivenName      string   `json:"given_name"`
+	FamilyName     string   `json:"family_name"`
+	BirthDate      *string  `json:"birth_date"`
+	AgeEstimate    *int     `json:"age_estimate"`
+	Sex            string   `json:"sex"`
+	Citizenship    string   `json:"citizenship"`
+	Languages      []string `json:"languages"`
+	Phone          string   `json:"phone"`
+	DocumentNumber string   `json:"document_number"`
+	Place          string   `json:"place"`
+	Narrative      string   `json:"narrative"`
+	OfficerConcern string   `json:"officer_concern,omitempty"`
+}
+
+type caseJSON struct {
+	ID                 string         `json:"id"`
+	Number             string         `json:"number"`
+	Stage              string         `json:"stage"`
+	Child              bool           `json:"child"`
+	SOPVersion         string         `json:"sop_version"`
+	OpenedAt           time.Time      `json:"opened_at"`
+	AgencyID           string         `json:"agency_id"`
+	Region             string         `json:"region"`
+	Sex                string         `json:"sex"`
+	AgeBand            string         `json:"age_band"`
+	Citizenship        string         `json:"citizenship"`
+	Exploitation       []string       `json:"exploitation"`
+	UrgentNeeds        []string       `json:"urgent_needs"`
+	ConsentReferral    *bool          `json:"consent_referral"`
+	ConsentDataSharing *bool          `json:"consent_data_sharing"`
+	OfficerConcern     bool           `json:"officer_concern"`
+	Screening          *screeningJSON `json:"screening,omitempty"`
+	Indicators         []string       `json:"indicators,omitempty"`
+	Person             *personJSON    `json:"person,omitempty"`
+}
+
+// caseSummary is the list shape: no screening detail, no identity.
+func caseSummary(c *store.Case) caseJSON {
+	return caseJSON{
+		ID: c.ID.String(), Number: c.Number, Stage: c.Stage, Child: c.Child, SOPVersion: c.SOPVersion,
+		OpenedAt: c.OpenedAt.UTC(), AgencyID: c.AgencyID.String(), Region: c.Region, Sex: c.Sex,
+		AgeBand: c.AgeBand, Citizenship: c.Citizenship, Exploitation: c.Exploitation, UrgentNeeds: c.UrgentNeeds,
+		ConsentReferral: c.ConsentReferral, ConsentDataSharing: c.ConsentDataSharing, OfficerConcern: c.OfficerConcern,
+	}
+}
+
+func caseDetail(v *cases.View) (caseJSON, error) {
+	out := caseSummary(v.Case)
+	out.Indicators = v.Case.Indicators
+	var dims map[string]struct {
+		Positive bool
+	}
+	if err := json.Unmarshal(v.Case.Screening, &dims); err != nil {
+		return out, err
+	}
+	out.Screening = &screeningJSON{Outcome: v.Case.ScreeningOutcome, Dimensions: map[string]bool{}}
+	for id, d := range dims {
+		out.Screening.Dimensions[id] = d.Positive
+	}
+	if p := v.Person; p != nil {
+		pj := &personJSON{GivenName: p.GivenName, FamilyName: p.FamilyName, AgeEstimate: p.AgeEstimate,
+			Sex: v.Case.Sex, Citizenship: v.Case.Citizenship, Languages: p.Languages, Phone: p.Phone,
+			DocumentNumber: p.DocumentNumber, Place: p.Place, Narrative: p.Narrative, OfficerConcern: p.OfficerConcern}
+		if p.BirthDate != nil {
+			d := p.BirthDate.Format(time.DateOnly)
+			pj.BirthDate = &d
+		}
+		out.Person = pj
+	}
+	return out, nil
+}
+
+func (s *Server) openCase(c *fiber.Ctx) error {
+	var req cases.OpenRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	opened, err := s.deps.Cases.Open(c.UserContext(), mustPrincipal(c), req)
+	if err != nil {
+		return err
+	}
+	out, err := caseDetail(&cases.View{Case: opened.Case})
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/cases/" + opened.Case.ID.String())
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+func (s *Server) listCases(c *fiber.Ctx) error {
+	f := store.CaseFilter{Stage: c.Query("stage"), Limit: c.QueryInt("limit", 100)}
+	list, err := s.deps.Cases.List(c.UserContext(), mustPrincipal(c), f)
+	if err != nil {
+		return err
+	}
+	out := make([]caseJSON, 0, len(list))
+	for i := range list {
+		out = append(out, caseSummary(&list[i]))
+	}
+	return c.JSON(fiber.Map{"cases": out})
+}
+
+func (s *Server) getCase(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound // a malformed ID names no case the caller may see
+	}
+	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	if err != nil {
+		return err
+	}
+	out, err := caseDetail(v)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}

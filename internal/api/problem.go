@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type      string             `json:"type"`
+	Title     string             `json:"title"`
+	Status    int                `json:"status"`
+	Detail    string             `json:"detail,omitempty"`
+	RequestID string             `json:"request_id,omitempty"`
+	Errors    []cases.FieldError `json:"errors,omitempty"`
+}
+
+const problemBase = "urn:nrm:problem:"
+
+// Problem types: stable identifiers clients may branch on.
+const (
+	ProblemMalformed     = "malformed-request"
+	ProblemValidation    = "validation"
+	ProblemUnauthorized  = "unauthenticated"
+	ProblemForbidden     = "forbidden"
+	ProblemNotFound      = "not-found"
+	ProblemMethod        = "method-not-allowed"
+	ProblemTooLarge      = "too-large"
+	ProblemUnsupported   = "unsupported-media-type"
+	ProblemLocked        = "account-locked"
+	ProblemUnavailable   = "unavailable"
+	ProblemInternal      = "internal"
+	ProblemBadCredential = "bad-credentials"
+)
+
+// problemError carries a ready problem through Fiber's error path.
+type problemError struct{ p Problem }
+
+func (e *problemError) Error() string { return e.p.Title }
+
+func newProblem(status int, typ, detail string) *problemError {
+	return &problemError{Problem{Type: problemBase + typ, Title: http.StatusText(status), Status: status, Detail: detail}}
+}
+
+// toProblem is the one mapping from errors to HTTP problems. Anything it does
+// not recognise is a 500 whose detail reveals nothing.
+func toProblem(err error) (Problem, bool) {
+	var pe *problemError
+	var ve *cases.ValidationError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe.p, true
+	case errors.As(err, &ve):
+		p := newProblem(http.StatusUnprocessableEntity, ProblemValidation, "the request has invalid fields").p
+		p.Errors = ve.Errors
+		return p, true
+	case errors.Is(err, cases.ErrNotFound), errors.Is(err, store.ErrNotFound):
+		return newProblem(http.StatusNotFound, ProblemNotFound, "no such resource").p, true
+	case errors.Is(err, cases.ErrForbidden):
+		return newProblem(http.StatusForbidden, ProblemForbidden, "your role may not do this").p, true
+	case errors.Is(err, auth.ErrNoSession):
+		return newProblem(http.StatusUnauthorized, ProblemUnauthorized, "sign in first: send Authorization: Bearer <token>").p, true
+	case errors.Is(err, auth.ErrBadCredentials):
+		return newProblem(http.StatusUnauthorized, ProblemBadCredential, "email or password is wrong").p, true
+	case errors.Is(err, auth.ErrLocked):
+		return newProblem(http.StatusTooManyRequests, ProblemLocked, "too many failed sign-ins; try again later").p, true
+	case errors.As(err, &fe):
+		return fiberProblem(fe)
+	}
+	return newProblem(http.StatusInternalServerError, ProblemInternal, "an internal error occurred; quote the request ID to support").p, false
+}
+
+func fiberProblem(fe *fiber.Error) (Problem, bool) {
+	switch fe.Code {
+	case fiber.StatusRequestEntityTooLarge:
+		return newProblem(fe.Code, ProblemTooLarge, "the request body is larger than allowed").p, true
+	case fiber.StatusNotFound:
+		return newProblem(fe.Code, ProblemNotFound, "no such resource").p, true
+	case fiber.StatusMethodNotAllowed:
+		return newProblem(fe.Code, ProblemMethod, "method not allowed on this resource").p, true
+	case fiber.StatusBadRequest:
+		return newProblem(fe.Code, ProblemMalformed, "the request could not be read").p, true
+	}
+	if fe.Code >= 400 && fe.Code < 500 {
+		return newProblem(fe.Code, ProblemMalformed, http.StatusText(fe.Code)).p, true
+	}
+	return newProblem(http.StatusInternalServerError, ProblemInternal, "an internal error occurred; quote the request ID to support").p, false
+}
+
+// errorHandler answers every error as problem+json and logs the unexpected ones.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	p, known := toProblem(err)
+	p.RequestID = requestID(c)
+	if !known {
+		s.log.Error("request failed", "request_id", p.RequestID, "route", routeOf(c), "error", err)
+	}
+	body, _ := json.Marshal(p)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(p.Status).Send(body)
+}

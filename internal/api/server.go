@@ -1,0 +1,143 @@
+// Package api serves NRM's HTTP API: routes, authentication, the problem
+// mapping and JSON shapes. Handlers call services; they hold no SQL.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Store    *store.Store
+	Sessions *auth.Sessions
+	Cases    *cases.Service
+	Temporal client.Client
+	Log      *slog.Logger
+	// BodyLimit caps request bodies in bytes.
+	BodyLimit int
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps Deps
+	log  *slog.Logger
+	app  *fiber.App
+}
+
+// New builds the Fiber app with every route of routes().
+func New(d Deps) *Server {
+	if d.BodyLimit <= 0 {
+		d.BodyLimit = 1 << 20
+	}
+	s := &Server{deps: d, log: d.Log}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "nrm",
+		BodyLimit:             d.BodyLimit,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		// Fiber reuses request buffers; copy strings we keep beyond a handler.
+		Immutable: true,
+	})
+	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders)
+	for _, r := range s.routes() {
+		s.app.Add(r.Method, r.Path, s.authorize(r), r.Handler)
+	}
+	return s
+}
+
+// App exposes the Fiber app to run or test it.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Shutdown stops accepting requests and waits for those in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+const localRequestID = "request_id"
+const localPrincipal = "principal"
+
+func (s *Server) withRequestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !requestIDPattern.MatchString(id) {
+		id = uuid.NewString()
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+func (s *Server) withRecover(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "request_id", requestID(c), "route", routeOf(c), "panic", r)
+			err = s.errorHandler(c, errPanic)
+		}
+	}()
+	return c.Next()
+}
+
+type panicError struct{}
+
+func (panicError) Error() string { return "handler panicked" }
+
+var errPanic = panicError{}
+
+// withLog writes one line per request: IDs, the route template and the
+// status — never the body or query, which may hold identity data.
+func (s *Server) withLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.errorHandler(c, err); herr != nil {
+			return herr
+		}
+	}
+	attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", routeOf(c),
+		"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds()}
+	if p, ok := principalOf(c); ok {
+		attrs = append(attrs, "user_id", p.UserID.String(), "role", string(p.Role))
+	}
+	s.log.Info("http", attrs...)
+	return nil
+}
+
+func (s *Server) withSecurityHeaders(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "no-referrer")
+	c.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	// API answers may carry identity data: never cache them anywhere.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
+}
+
+func routeOf(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "/" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+func principalOf(c *fiber.Ctx) (auth.Principal, bool) {
+	p, ok := c.Locals(localPrincipal).(auth.Principal)
+	return p, ok
+}

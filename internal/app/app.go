@@ -1,0 +1,229 @@
+// Package app wires NRM's parts into the processes the nrm binary runs:
+// `dev` (everything in one process), `serve` (API) and `worker`.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/nrm-tm/nrm/internal/api"
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/config"
+	"github.com/nrm-tm/nrm/internal/devtemporal"
+	"github.com/nrm-tm/nrm/internal/sop"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+// System is a running set of NRM parts. Fields are nil for parts a process does not run.
+type System struct {
+	Config   *config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	SOPs     *sop.Set
+	Temporal client.Client
+	Dev      *devtemporal.Server
+	Worker   worker.Worker
+	Cases    *cases.Service
+	API      *api.Server
+	// APIAddr is where the API listens once started.
+	APIAddr string
+
+	apiDone chan error
+	stops   []func()
+}
+
+// Parts chooses what Start runs.
+type Parts struct {
+	EmbeddedTemporal bool // start the dev server under cfg.DataDir
+	Migrate          bool // create the database if missing and migrate
+	Worker           bool
+	API              bool
+	Reconciler       bool
+}
+
+// Start brings the chosen parts up in dependency order. On error, whatever
+// started is stopped again.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (sys *System, err error) {
+	sys = &System{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			sys.Stop()
+			sys = nil
+		}
+	}()
+	if sys.SOPs, err = sop.LoadPath(cfg.SOPPath); err != nil {
+		return nil, fmt.Errorf("load SOPs from %s: %w", cfg.SOPPath, err)
+	}
+	if err := sys.openStore(ctx, parts.Migrate); err != nil {
+		return nil, err
+	}
+	if err := sys.checkSOPs(ctx); err != nil {
+		return nil, err
+	}
+	hostPort := cfg.TemporalAddress
+	if parts.EmbeddedTemporal {
+		dev, err := devtemporal.Start(devtemporal.Options{
+			DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.sqlite"),
+			Addr:             cfg.TemporalAddr,
+			Namespace:        cfg.TemporalNamespace,
+			SearchAttributes: SearchAttributes,
+			Logger:           quietTemporal(log),
+		})
+		if err != nil {
+			return nil, err
+		}
+		sys.Dev = dev
+		sys.stops = append(sys.stops, func() { dev.Stop() })
+		hostPort = dev.HostPort()
+	}
+	if sys.Temporal, err = DialTemporal(cfg, hostPort, quietTemporal(log)); err != nil {
+		return nil, err
+	}
+	sys.stops = append(sys.stops, sys.Temporal.Close)
+	sys.Cases = &cases.Service{Store: sys.Store, Temporal: sys.Temporal, TaskQueue: cfg.TaskQueue, SOPs: sys.SOPs,
+		Regions: cfg.Regions, Prefix: cfg.CasePrefix, Log: log}
+	if parts.Worker {
+		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store)
+		if err := sys.Worker.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		sys.stops = append(sys.stops, sys.Worker.Stop)
+	}
+	if parts.Reconciler {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); sys.Cases.ReconcileLoop(rctx, 30*time.Second) }()
+		sys.stops = append(sys.stops, func() { cancel(); <-done })
+	}
+	if parts.API {
+		if err := sys.startAPI(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return sys, nil
+}
+
+func (s *System) openStore(ctx context.Context, migrate bool) error {
+	if migrate {
+		if err := store.EnsureDatabase(ctx, s.Config.DatabaseURL); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(ctx, s.Config.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	s.Store = st
+	s.stops = append(s.stops, func() { st.Close() })
+	if migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	pending, err := st.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("the database has %d pending migrations: run `nrm migrate up` first", pending)
+	}
+	return nil
+}
+
+// checkSOPs refuses to start when a file changed under a version cases use.
+func (s *System) checkSOPs(ctx context.Context) error {
+	var errs []error
+	for _, p := range s.SOPs.All() {
+		if err := s.Store.CheckSOP(ctx, p.ID, p.Version, p.Hash); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w; publish the change as a new version instead", p.File, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *System) startAPI(cfg *config.Config) error {
+	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax, MaxFailures: 10, LockFor: 15 * time.Minute}
+	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s.APIAddr = ln.Addr().String()
+	s.apiDone = make(chan error, 1)
+	go func() { s.apiDone <- s.API.App().Listener(ln) }()
+	s.stops = append(s.stops, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.API.Shutdown(ctx)
+		<-s.apiDone
+	})
+	return nil
+}
+
+// APIFailed delivers an error if the HTTP server stops by itself.
+func (s *System) APIFailed() <-chan error { return s.apiDone }
+
+// Stop stops every part in reverse order of start.
+func (s *System) Stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+}
+
+// ServeHealth serves /healthz and /readyz for processes without the API (the worker).
+func (s *System) ServeHealth(addr string) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if s.Store.Ping(ctx) != nil {
+			http.Error(w, `{"status":"unavailable","checks":{"postgres":"unreachable"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			http.Error(w, `{"status":"unavailable","checks":{"temporal":"unreachable"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte(`{"status":"ready"}`))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("health listener %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
+}
+
+// quietTemporal keeps the embedded server's and SDK's info chatter out of
+// the operator's log; warnings and errors still show.
+func quietTemporal(log *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{h: log.Handler(), min: slog.LevelWarn})
+}
+
+type minLevel struct {
+	h   slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.h.Enabled(ctx, l)
+}
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error { return m.h.Handle(ctx, r) }
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h: m.h.WithAttrs(a), min: m.min}
+}
+func (m minLevel) WithGroup(n string) slog.Handler { return minLevel{h: m.h.WithGroup(n), min: m.min} }

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/nrm-tm/nrm/activities"
+	"github.com/nrm-tm/nrm/internal/config"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
+
+	sdkworkflow "go.temporal.io/sdk/workflow"
+)
+
+// SearchAttributes are the custom search attributes the workflows set; the
+// dev server registers them and the deployment creates them (deploy/).
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	workflows.AttrStage.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.AttrSOPVersion.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.AttrAgencyID.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	workflows.AttrChild.GetName():      enumspb.INDEXED_VALUE_TYPE_BOOL,
+}
+
+// DialTemporal connects a client to the Temporal frontend, with mTLS when configured.
+func DialTemporal(cfg *config.Config, hostPort string, log *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  hostPort,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+	}
+	if cfg.TemporalTLSCA != "" || cfg.TemporalTLSCert != "" {
+		tlsConf, err := temporalTLS(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.ConnectionOptions.TLS = tlsConf
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
+	}
+	return c, nil
+}
+
+func temporalTLS(cfg *config.Config) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TemporalTLSServer}
+	if cfg.TemporalTLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(cfg.TemporalTLSCert, cfg.TemporalTLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/KEY: %w", err)
+		}
+		t.Certificates = []tls.Certificate{pair}
+	}
+	if cfg.TemporalTLSCA != "" {
+		pem, err := os.ReadFile(cfg.TemporalTLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: no certificate in %s", cfg.TemporalTLSCA)
+		}
+		t.RootCAs = pool
+	}
+	return t, nil
+}
+
+// NewWorker registers every workflow and activity on the task queue.
+func NewWorker(c client.Client, taskQueue string, st *store.Store) worker.Worker {
+	w := worker.New(c, taskQueue, worker.Options{})
+	RegisterWorkflows(w)
+	(&activities.Activities{Store: st}).Register(w)
+	return w
+}
+
+// RegisterWorkflows registers the workflows under their stable names; the
+// replay tests use the same registration.
+func RegisterWorkflows(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, sdkworkflow.RegisterOptions{Name: workflows.CaseWorkflowName})
+}

@@ -1,0 +1,213 @@
+// Package cases is the service behind the case routes: it validates a
+// screening against the SOP, writes the person and the case, and hands the
+// case to its CaseWorkflow.
+package cases
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/sop"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+// Sentinel errors the API maps to HTTP problems.
+var (
+	ErrForbidden = errors.New("forbidden for this role")
+	ErrNotFound  = errors.New("case not found")
+)
+
+// FieldError is one failed rule on one request field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every rule a request broke.
+type ValidationError struct{ Errors []FieldError }
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%d invalid fields", len(e.Errors))
+}
+
+func (e *ValidationError) add(field, rule, msg string) {
+	e.Errors = append(e.Errors, FieldError{Field: field, Rule: rule, Message: msg})
+}
+
+// Service opens and reads cases.
+type Service struct {
+	Store     *store.Store
+	Temporal  client.Client
+	TaskQueue string
+	SOPs      *sop.Set
+	Regions   []string
+	Prefix    string // case number prefix, e.g. TM
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Opened is what opening a case answers.
+type Opened struct {
+	Case      *store.Case
+	Screening sop.ScreeningResult
+}
+
+// Open validates the screening, stores the case and its person in one
+// transaction, then starts the CaseWorkflow. When Temporal cannot be reached
+// the case stays recorded and the reconciler starts its workflow later.
+func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (*Opened, error) {
+	if !p.Is(auth.Frontline) {
+		return nil, ErrForbidden
+	}
+	now := s.now()
+	active, err := s.SOPs.Active(now)
+	if err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
+	verr := &ValidationError{}
+	s.validate(active, &req, now, verr)
+	if len(verr.Errors) > 0 {
+		return nil, verr
+	}
+	child, ageBand := classifyAge(active, req)
+	encounteredAt, _ := req.occurredAt()
+	result, err := active.Score(req.Indicators, child)
+	if err != nil { // validated above; reaching here is a bug, not bad input
+		return nil, fmt.Errorf("score screening: %w", err)
+	}
+	screening, err := json.Marshal(result.Dimensions)
+	if err != nil {
+		return nil, fmt.Errorf("encode screening: %w", err)
+	}
+	if err := s.Store.PinSOP(ctx, active.ID, active.Version, active.Hash); err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
+	c := &store.Case{
+		ID:               uuid.New(),
+		AgencyID:         p.AgencyID,
+		CreatedBy:        p.UserID,
+		SOPID:            active.ID,
+		SOPVersion:       active.Version,
+		SOPHash:          active.Hash,
+		Child:            child,
+		Sex:              req.Person.Sex,
+		AgeBand:          ageBand,
+		Citizenship:      req.Person.Citizenship,
+		Region:           req.Encounter.Region,
+		EncounterContext: req.Encounter.Context,
+		EncounteredAt:    encounteredAt.UTC(),
+		Indicators:       store.Strings(dedupe(req.Indicators)),
+		Exploitation:     store.Strings(dedupe(req.Exploitation)),
+		UrgentNeeds:      store.Strings(dedupe(req.UrgentNeeds)),
+		ScreeningOutcome: result.Outcome,
+		Screening:        screening,
+		OfficerConcern:   req.OfficerConcern != nil && *req.OfficerConcern != "",
+		OpenedAt:         now.UTC(),
+	}
+	if req.Consent != nil {
+		c.ConsentReferral = &req.Consent.Referral
+		c.ConsentDataSharing = &req.Consent.DataSharing
+	}
+	in := workflowInput(c)
+	c.Stage = workflows.InitialStage(in)
+	person := personRecord(req)
+	year := now.In(active.Calendar.Location).Year()
+	if err := s.Store.CreateCase(ctx, c, person, s.Prefix, year); err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
+	if err := s.StartWorkflow(ctx, c); err != nil {
+		// The case is recorded; the reconciler will start its workflow.
+		s.Log.Warn("case workflow not started; reconciler will retry", "case_id", c.ID, "error", err)
+	}
+	return &Opened{Case: c, Screening: result}, nil
+}
+
+// StartWorkflow starts the case's workflow, or finds it already running, and
+// marks the case as started. Safe to repeat.
+func (s *Service) StartWorkflow(ctx context.Context, c *store.Case) error {
+	opts := client.StartWorkflowOptions{
+		ID:                       workflows.CaseWorkflowID(c.ID.String()),
+		TaskQueue:                s.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrStage.ValueSet(workflows.StageScreening),
+			workflows.AttrSOPVersion.ValueSet(c.SOPVersion),
+			workflows.AttrAgencyID.ValueSet(c.AgencyID.String()),
+			workflows.AttrChild.ValueSet(c.Child),
+		),
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.CaseWorkflowName, workflowInput(c))
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &started) {
+		return fmt.Errorf("start workflow of case %s: %w", c.ID, err)
+	}
+	return s.Store.MarkWorkflowStarted(ctx, c.ID, s.now())
+}
+
+func workflowInput(c *store.Case) workflows.CaseInput {
+	return workflows.CaseInput{
+		CaseID:             c.ID.String(),
+		AgencyID:           c.AgencyID.String(),
+		OpenedBy:           c.CreatedBy.String(),
+		SOPID:              c.SOPID,
+		SOPVersion:         c.SOPVersion,
+		OpenedAt:           c.OpenedAt,
+		Child:              c.Child,
+		ScreeningOutcome:   c.ScreeningOutcome,
+		OfficerConcern:     c.OfficerConcern,
+		ConsentReferral:    c.ConsentReferral,
+		ConsentDataSharing: c.ConsentDataSharing,
+	}
+}
+
+func personRecord(req OpenRequest) *store.Person {
+	p := &store.Person{
+		GivenName:      req.Person.GivenName,
+		FamilyName:     req.Person.FamilyName,
+		AgeEstimate:    req.Person.AgeEstimate,
+		Languages:      store.Strings(dedupe(req.Person.Languages)),
+		Phone:          req.Person.Phone,
+		DocumentNumber: req.Person.DocumentNumber,
+		Place:          req.Encounter.Place,
+		Narrative:      req.Narrative,
+	}
+	if t, ok := req.birthDate(); ok {
+		p.BirthDate = &t
+	}
+	if req.OfficerConcern != nil {
+		p.OfficerConcern = *req.OfficerConcern
+	}
+	return p
+}
+
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAndEnvAndFlags(t *testing.T) {
+	t.Setenv("TEMPORAL_NAMESPACE", "from-env")
+	t.Setenv("NRM_SESSION_IDLE", "10m")
+	c, rest, err := Load("serve", []string{"--session-idle", "5m", "--no-demo", "extra"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TemporalNamespace != "from-env" || c.SessionIdle != 5*time.Minute || !c.NoDemo {
+		t.Errorf("got namespace %q idle %s no-demo %v", c.TemporalNamespace, c.SessionIdle, c.NoDemo)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != ".nrm" || c.TemporalAddr != "127.0.0.1:7233" || len(c.Regions) != 6 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Errorf("rest = %v", rest)
+	}
+}
+
+func TestBadSettingsAreAllReported(t *testing.T) {
+	_, _, err := Load("serve", []string{
+		"--database-url", "mysql://x", "--addr", "8080", "--session-max", "-1h",
+		"--log-level", "loud", "--body-limit", "12", "--temporal-tls-cert", "c.pem", "--case-prefix", "tm",
+	}, io.Discard)
+	if err == nil {
+		t.Fatal("bad settings accepted")
+	}
+	for _, want := range []string{"DATABASE_URL", "NRM_ADDR", "NRM_SESSION_MAX", "NRM_LOG_LEVEL", "NRM_BODY_LIMIT", "TEMPORAL_TLS_KEY", "NRM_CASE_PREFIX"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+	if _, _, err := Load("dev", []string{"--no-such-flag"}, io.Discard); err == nil {
+		t.Error("unknown flag accepted")
+	}
+}

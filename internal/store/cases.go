@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// ErrSOPChanged means an SOP file's content differs from the content that
+// cases were already opened under with the same version.
+var ErrSOPChanged = errors.New("SOP content changed under a version already in use")
+
+// Case is a row of the case read model. It holds no identity data.
+type Case struct {
+	ID                 uuid.UUID       `db:"id"`
+	Number             string          `db:"number"`
+	AgencyID           uuid.UUID       `db:"agency_id"`
+	CreatedBy          uuid.UUID       `db:"created_by"`
+	SOPID              string          `db:"sop_id"`
+	SOPVersion         string          `db:"sop_version"`
+	SOPHash            string          `db:"sop_hash"`
+	Stage              string          `db:"stage"`
+	Child              bool            `db:"child"`
+	Sex                string          `db:"sex"`
+	AgeBand            string          `db:"age_band"`
+	Citizenship        string          `db:"citizenship"`
+	Region             string          `db:"region"`
+	EncounterContext   string          `db:"encounter_context"`
+	EncounteredAt      time.Time       `db:"encountered_at"`
+	Indicators         Strings         `db:"indicators"`
+	Exploitation       Strings         `db:"exploitation"`
+	UrgentNeeds        Strings         `db:"urgent_needs"`
+	ConsentReferral    *bool           `db:"consent_referral"`
+	ConsentDataSharing *bool           `db:"consent_data_sharing"`
+	ScreeningOutcome   string          `db:"screening_outcome"`
+	Screening          json.RawMessage `db:"screening"`
+	OfficerConcern     bool            `db:"officer_concern"`
+	OpenedAt           time.Time       `db:"opened_at"`
+	UpdatedAt          time.Time       `db:"updated_at"`
+	ClosedAt           *time.Time      `db:"closed_at"`
+	ClosureReason      *string         `db:"closure_reason"`
+	WorkflowStartedAt  *time.Time      `db:"workflow_started_at"`
+}
+
+// Person is the identity of the person a case is about.
+type Person struct {
+	CaseID         uuid.UUID  `db:"case_id"`
+	GivenName      string     `db:"given_name"`
+	FamilyName     string     `db:"family_name"`
+	BirthDate      *time.Time `db:"birth_date"`
+	AgeEstimate    *int       `db:"age_estimate"`
+	Languages      Strings    `db:"languages"`
+	Phone          string     `db:"phone"`
+	DocumentNumber string     `db:"document_number"`
+	Place          string     `db:"place"`
+	Narrative      string     `db:"narrative"`
+	OfficerConcern string     `db:"officer_concern"`
+}
+
+// CaseScope says which cases a caller may see. The zero value sees none;
+// it is built from the caller's role and agency by package auth only.
+type CaseScope struct {
+	All      bool
+	AgencyID uuid.UUID
+}
+
+func (sc CaseScope) args() (bool, uuid.UUID) { return sc.All, sc.AgencyID }
+
+// CaseFilter narrows a case list.
+type CaseFilter struct {
+	Stage string
+	Limit int
+}
+
+const (
+	qNextCaseNumber = `INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1)
+		ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 RETURNING last`
+	qInsertCase = `INSERT INTO cases (id, number, agency_id, created_by, sop_id, sop_version, sop_hash, stage, child, sex,
+		age_band, citizenship, region, encounter_context, encountered_at, indicators, exploitation, urgent_needs,
+		consent_referral, consent_data_sharing, screening_outcome, screening, officer_concern, opened_at, updated_at)
+		VALUES (:id, :number, :agency_id, :created_by, :sop_id, :sop_version, :sop_hash, :stage, :child, :sex,
+		:age_band, :citizenship, :region, :encounter_context, :encountered_at, :indicators, :exploitation, :urgent_needs,
+		:consent_referral, :consent_data_sharing, :screening_outcome, :screening, :officer_concern, :opened_at, :opened_at)`
+	qInsertPerson = `INSERT INTO persons (case_id, given_name, family_name, birth_date, age_estimate, languages, phone,
+		document_number, place, narrative, officer_concern)
+		VALUES (:case_id, :given_name, :family_name, :birth_date, :age_estimate, :languages, :phone,
+		:document_number, :place, :narrative, :officer_concern)`
+	// $1 all, $2 agency: one predicate for every scoped case read.
+	caseScopePredicate = `($1 OR c.agency_id = $2)`
+	qCaseScoped        = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = $3`
+	qCasesScoped       = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND ($3 = '' OR c.stage = $3)
+		ORDER BY c.opened_at DESC, c.id LIMIT $4`
+	qPerson         = `SELECT * FROM persons WHERE case_id = $1`
+	qMarkStarted    = `UPDATE cases SET workflow_started_at = $2 WHERE id = $1 AND workflow_started_at IS NULL`
+	qUnstartedCases = `SELECT c.* FROM cases c WHERE workflow_started_at IS NULL AND opened_at < $1 ORDER BY opened_at LIMIT $2`
+	qPinSOP         = `INSERT INTO sop_versions (sop, version, hash) VALUES ($1, $2, $3) ON CONFLICT (sop, version) DO NOTHING`
+	qSOPHash        = `SELECT hash FROM sop_versions WHERE sop = $1 AND version = $2`
+)
+
+// CreateCase allocates the case number and writes the case and the person
+// in one transaction: either both rows exist or neither does.
+func (s *Store) CreateCase(ctx context.Context, c *Case, p *Person, prefix string, year int) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var n int
+		if err := tx.GetContext(ctx, &n, qNextCaseNumber, prefix, year); err != nil {
+			return fmt.Errorf("case number: %w", err)
+		}
+		c.Number = fmt.Sprintf("%s-%d-%06d", prefix, year, n)
+		if _, err := tx.NamedExecContext(ctx, qInsertCase, c); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("case %s: %w", c.ID, ErrConflict)
+			}
+			return fmt.Errorf("insert case %s: %w", c.ID, err)
+		}
+		p.CaseID = c.ID
+		if _, err := tx.NamedExecContext(ctx, qInsertPerson, p); err != nil {
+			return fmt.Errorf("insert person of case %s: %w", c.ID, err)
+		}
+		return nil
+	})
+}
+
+// Case returns a case the scope may see; any other is ErrNotFound.
+func (s *Store) Case(ctx context.Context, scope CaseScope, id uuid.UUID) (*Case, error) {
+	all, agency := scope.args()
+	var c Case
+	if err := s.db.GetContext(ctx, &c, qCaseScoped, all, agency, id); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, notFound(err))
+	}
+	return &c, nil
+}
+
+// Cases lists the cases the scope may see, newest first.
+func (s *Store) Cases(ctx context.Context, scope CaseScope, f CaseFilter) ([]Case, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	all, agency := scope.args()
+	out := []Case{}
+	if err := s.db.SelectContext(ctx, &out, qCasesScoped, all, agency, f.Stage, f.Limit); err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	return out, nil
+}
+
+// Person returns the identity of a case's person. Callers must have checked
+// the case's scope first and must audit the read.
+func (s *Store) Person(ctx context.Context, caseID uuid.UUID) (*Person, error) {
+	var p Person
+	if err := s.db.GetContext(ctx, &p, qPerson, caseID); err != nil {
+		return nil, fmt.Errorf("person of case %s: %w", caseID, notFound(err))
+	}
+	return &p, nil
+}
+
+// MarkWorkflowStarted records that the case's workflow runs.
+func (s *Store) MarkWorkflowStarted(ctx context.Context, id uuid.UUID, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, qMarkStarted, id, at); err != nil {
+		return fmt.Errorf("mark workflow of case %s: %w", id, err)
+	}
+	return nil
+}
+
+// UnstartedCases lists cases opened before the cutoff whose workflow was
+// never confirmed started; the reconciler starts them.
+func (s *Store) UnstartedCases(ctx context.Context, before time.Time, limit int) ([]Case, error) {
+	out := []Case{}
+	if err := s.db.SelectContext(ctx, &out, qUnstartedCases, before, limit); err != nil {
+		return nil, fmt.Errorf("unstarted cases: %w", err)
+	}
+	return out, nil
+}
+
+// PinSOP records an SOP version's content hash the first time it is used and
+// refuses a different content under the same version afterwards.
+func (s *Store) PinSOP(ctx context.Context, sopID, version, hash string) error {
+	if _, err := s.db.ExecContext(ctx, qPinSOP, sopID, version, hash); err != nil {
+		return fmt.Errorf("pin SOP %s %s: %w", sopID, version, err)
+	}
+	var stored string
+	if err := s.db.GetContext(ctx, &stored, qSOPHash, sopID, version); err != nil {
+		return fmt.Errorf("pin SOP %s %s: %w", sopID, version, err)
+	}
+	if stored != hash {
+		return fmt.Errorf("SOP %s version %s (stored hash %.12s, file hash %.12s): %w", sopID, version, stored, hash, ErrSOPChanged)
+	}
+	return nil
+}
+
+// CheckSOP verifies, without pinning, that a version's content matches what is
+// stored for it, if anything is.
+func (s *Store) CheckSOP(ctx context.Context, sopID, version, hash string) error {
+	var stored string
+	err := s.db.GetContext(ctx, &stored, qSOPHash, sopID, version)
+	if err != nil {
+		if errors.Is(notFound(err), ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("check SOP %s %s: %w", sopID, version, err)
+	}
+	if stored != hash {
+		return fmt.Errorf("SOP %s version %s (stored hash %.12s, file hash %.12s): %w", sopID, version, stored, hash, ErrSOPChanged)
+	}
+	return nil
+}

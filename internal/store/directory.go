@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Agency is an organisation taking part in the mechanism.
+type Agency struct {
+	ID        uuid.UUID `db:"id" json:"id"`
+	Name      string    `db:"name" json:"name"`
+	Type      string    `db:"type" json:"type"`
+	Region    string    `db:"region" json:"region"`
+	Regions   Strings   `db:"regions" json:"regions"`
+	National  bool      `db:"national" json:"national"`
+	Services  Strings   `db:"services" json:"services"`
+	Languages Strings   `db:"languages" json:"languages"`
+	Beds      int       `db:"beds" json:"beds"`
+	Occupancy int       `db:"occupancy" json:"occupancy"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// User is a person who signs in. PasswordHash never leaves the server.
+type User struct {
+	ID           uuid.UUID  `db:"id"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	Role         string     `db:"role"`
+	AgencyID     uuid.UUID  `db:"agency_id"`
+	PasswordHash string     `db:"password_hash"`
+	Active       bool       `db:"active"`
+	FailedLogins int        `db:"failed_logins"`
+	LockedUntil  *time.Time `db:"locked_until"`
+	CreatedAt    time.Time  `db:"created_at"`
+}
+
+const (
+	qInsertAgency = `INSERT INTO agencies (id, name, type, region, regions, national, services, languages, beds, occupancy)
+		VALUES (:id, :name, :type, :region, :regions, :national, :services, :languages, :beds, :occupancy)`
+	qAgencyByID   = `SELECT * FROM agencies WHERE id = $1`
+	qAgencyByName = `SELECT * FROM agencies WHERE lower(name) = lower($1)`
+	qAgencies     = `SELECT * FROM agencies ORDER BY name`
+	qInsertUser   = `INSERT INTO users (id, email, name, role, agency_id, password_hash, active)
+		VALUES (:id, :email, :name, :role, :agency_id, :password_hash, :active)`
+	qUserByEmail   = `SELECT * FROM users WHERE lower(email) = lower($1)`
+	qUserByID      = `SELECT * FROM users WHERE id = $1`
+	qUsers         = `SELECT * FROM users ORDER BY email`
+	qSetPassword   = `UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1`
+	qLoginFailed   = `UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1`
+	qLoginOK       = `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`
+	qDeactivate    = `UPDATE users SET active = false WHERE id = $1`
+	qRevokeAllUser = `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`
+)
+
+// CreateAgency inserts an agency; a duplicate name is ErrConflict.
+func (s *Store) CreateAgency(ctx context.Context, a *Agency) error {
+	if a.ID == uuid.Nil {
+		a.ID = uuid.New()
+	}
+	if _, err := s.db.NamedExecContext(ctx, qInsertAgency, a); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("agency %q: %w", a.Name, ErrConflict)
+		}
+		return fmt.Errorf("create agency: %w", err)
+	}
+	return nil
+}
+
+// Agency returns one agency.
+func (s *Store) Agency(ctx context.Context, id uuid.UUID) (*Agency, error) {
+	var a Agency
+	if err := s.db.GetContext(ctx, &a, qAgencyByID, id); err != nil {
+		return nil, fmt.Errorf("agency %s: %w", id, notFound(err))
+	}
+	return &a, nil
+}
+
+// AgencyByName finds an agency by its (case-insensitive) name.
+func (s *Store) AgencyByName(ctx context.Context, name string) (*Agency, error) {
+	var a Agency
+	if err := s.db.GetContext(ctx, &a, qAgencyByName, name); err != nil {
+		return nil, fmt.Errorf("agency by name: %w", notFound(err))
+	}
+	return &a, nil
+}
+
+// Agencies lists every agency by name.
+func (s *Store) Agencies(ctx context.Context) ([]Agency, error) {
+	var out []Agency
+	if err := s.db.SelectContext(ctx, &out, qAgencies); err != nil {
+		return nil, fmt.Errorf("list agencies: %w", err)
+	}
+	return out, nil
+}
+
+// CreateUser inserts a user; a duplicate e-mail is ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	if u.ID == uuid.Nil {
+		u.ID = uuid.New()
+	}
+	if _, err := s.db.NamedExecContext(ctx, qInsertUser, u); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("user: %w", ErrConflict)
+		}
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UserByEmail finds a user by e-mail, ignoring case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	if err := s.db.GetContext(ctx, &u, qUserByEmail, email); err != nil {
+		return nil, fmt.Errorf("user by email: %w", notFound(err))
+	}
+	return &u, nil
+}
+
+// User returns one user.
+func (s *Store) User(ctx context.Context, id uuid.UUID) (*User, error) {
+	var u User
+	if err := s.db.GetContext(ctx, &u, qUserByID, id); err != nil {
+		return nil, fmt.Errorf("user %s: %w", id, notFound(err))
+	}
+	return &u, nil
+}
+
+// Users lists every user by e-mail.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	var out []User
+	if err := s.db.SelectContext(ctx, &out, qUsers); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// SetPassword replaces a user's password hash and clears any lock-out.
+func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string) error {
+	if _, err := s.db.ExecContext(ctx, qSetPassword, id, hash); err != nil {
+		return fmt.Errorf("set password %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecordLoginFailure counts a failed login and locks the account until
+// lockUntil once maxFailures is reached.
+func (s *Store) RecordLoginFailure(ctx context.Context, id uuid.UUID, maxFailures int, lockUntil time.Time) error {
+	_, err := s.db.ExecContext(ctx, qLoginFailed, id, maxFailures, lockUntil)
+	return err
+}
+
+// RecordLoginSuccess clears the failure counter.
+func (s *Store) RecordLoginSuccess(ctx context.Context, id uuid.UUID) error {
+	_, err := s.db.ExecContext(ctx, qLoginOK, id)
+	return err
+}
+
+// DeactivateUser disables the account and revokes its sessions in one step.
+func (s *Store) DeactivateUser(ctx context.Context, id uuid.UUID, now time.Time) error {
+	return s.inTx(ctx, func(tx *sqlxTx) error {
+		if _, err := tx.ExecContext(ctx, qDeactivate, id); err != nil {
+			return fmt.Errorf("deactivate user %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, qRevokeAllUser, id, now); err != nil {
+			return fmt.Errorf("revoke sessions of %s: %w", id, err)
+		}
+		return nil
+	})
+}
