@@ -16,6 +16,7 @@ const (
 // EventRecord is one timeline event. Data holds codes only, never free text.
 type EventRecord struct {
 	ID      string
+	Seq     int
 	CaseID  string
 	Type    string
 	At      time.Time
@@ -23,12 +24,46 @@ type EventRecord struct {
 	Data    map[string]string
 }
 
-// RecordInput writes events and the case's stage to the read model.
+// ObligationRecord is the read-model row of an obligation instance.
+type ObligationRecord struct {
+	ID          string
+	Obligation  string
+	Kind        string
+	OwnerRole   string
+	StartsAt    time.Time
+	DueAt       time.Time
+	MetAt       *time.Time
+	BreachedAt  *time.Time
+	CancelledAt *time.Time
+	Status      string
+}
+
+// NotificationRecord asks the outbox to tell a role of an agency that
+// something needs its action. It carries codes only: the dispatcher adds the
+// case number and a link, never identity data.
+type NotificationRecord struct {
+	ID            string
+	Kind          string // reminder | breach | escalation | decision_needed | closure_to_approve
+	Obligation    string
+	ObligationID  string
+	RecipientRole string
+	DueAt         time.Time
+}
+
+// RecordInput writes one transition of a case to the read model in one
+// transaction: events, the stage, obligations and notifications.
 type RecordInput struct {
-	CaseID string
-	Events []EventRecord
-	Stage  string
-	At     time.Time
+	CaseID        string
+	AgencyID      string
+	SOPVersion    string
+	At            time.Time
+	Stage         string
+	Events        []EventRecord
+	Obligations   []ObligationRecord
+	Notifications []NotificationRecord
+	ClosureReason string
+	// RemoveIdentity deletes the person's identity (an adult declined consent).
+	RemoveIdentity bool
 }
 
 // Read-model writes are idempotent, so they retry without limit while

@@ -1,13 +1,17 @@
 // Package workflows encodes the SOPs as Temporal workflows. Nothing here
 // touches HTTP or SQL: side effects go through activities, and every input,
 // update, query and search attribute carries IDs, codes and times only —
-// never a person's identity.
+// never a person's identity or free text (notes live in PostgreSQL and are
+// referred to by ID).
 //
-// Changing workflow code: histories of real runs are replayed by the tests
-// in this package (testdata/histories). A change that would alter the
-// commands of an existing history must be guarded with workflow.GetVersion,
-// e.g. `if workflow.GetVersion(ctx, "recovery-extension", workflow.DefaultVersion, 1) == 1 { … }`,
-// so that running cases keep the old behaviour and new ones take the new.
+// Changing workflow code: histories of real runs are stored under
+// testdata/histories and replayed by TestReplayHistories on every test run.
+// A change that alters the commands an existing history produced must be
+// guarded with workflow.GetVersion, e.g.
+//
+//	if workflow.GetVersion(ctx, "recovery-extension-cap", workflow.DefaultVersion, 1) == 1 { … new rule … }
+//
+// so that running cases replay the old behaviour and new ones take the new.
 package workflows
 
 import (
@@ -15,7 +19,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/nrm-tm/nrm/internal/sop"
 )
 
 // Names shared with clients and the worker registration.
@@ -36,6 +43,14 @@ const (
 	StageClosed         = "closed"
 )
 
+// Closure reasons the engine itself uses; every SOP lists them.
+const (
+	ReasonConsentWithdrawn = "consent_withdrawn"
+	ReasonNotIdentified    = "not_identified"
+	// ReasonConsentDeclined closes an adult's case kept only as an anonymous notification.
+	ReasonConsentDeclined = "consent_declined"
+)
+
 // Search attributes: codes only. The dev server and the deployment register them.
 var (
 	AttrStage      = temporal.NewSearchAttributeKeyKeyword("NrmStage")
@@ -48,13 +63,14 @@ var (
 // that a retried open request finds the same workflow.
 func CaseWorkflowID(caseID string) string { return "case-" + caseID }
 
-// CaseInput starts a CaseWorkflow. IDs and codes only.
+// CaseInput starts a CaseWorkflow. IDs, codes and times only.
 type CaseInput struct {
 	CaseID             string
 	AgencyID           string
 	OpenedBy           string
 	SOPID              string
 	SOPVersion         string
+	SOPHash            string
 	OpenedAt           time.Time
 	Child              bool
 	ScreeningOutcome   string
@@ -65,65 +81,132 @@ type CaseInput struct {
 	State *CaseState
 }
 
+// Decision is an identification decision and its second review.
+type Decision struct {
+	ID        string
+	Kind      string // preliminary | conclusive
+	Outcome   string // positive | negative
+	DecidedBy string
+	At        time.Time
+	// Negative decisions take effect only once reviewed by another officer.
+	ReviewedBy string
+	Confirmed  *bool
+	ReviewedAt *time.Time
+}
+
+// Closure is a request to close the case and its answer.
+type Closure struct {
+	Reason      string
+	RequestedBy string
+	At          time.Time
+	// PriorStage is where the case returns when the request is rejected.
+	PriorStage string
+}
+
 // CaseState is the live state of a case, carried across continue-as-new.
 type CaseState struct {
-	CaseID     string
-	AgencyID   string
-	SOPVersion string
-	Stage      string
-	Child      bool
+	CaseID             string
+	AgencyID           string
+	OpenedBy           string
+	SOPVersion         string
+	Stage              string
+	Child              bool
+	Opened             bool
+	ConsentReferral    *bool
+	ConsentDataSharing *bool
+	ConsentWithdrawn   bool
+	GuardianAppointed  bool
+	Decisions          []Decision
+	RecoveryEndsAt     *time.Time
+	Closure            *Closure
+	ClosureReason      string
+	Obligations        []ObligationState
 	// Seq numbers the events this case has recorded; event IDs derive from it.
 	Seq int
 }
 
-// InitialStage is where a newly screened case stands. The API uses the same
-// function so its answer matches what the workflow records.
+// Cases holds what every CaseWorkflow needs: the SOP versions the worker
+// knows. A case runs under the version (and content hash) it was opened with.
+type Cases struct {
+	SOPs *sop.Set
+}
+
+// caseRun is one run of a CaseWorkflow.
+type caseRun struct {
+	ctx     workflow.Context
+	in      CaseInput
+	sop     *sop.SOP
+	state   CaseState
+	mu      workflow.Mutex
+	cancels map[string]workflow.CancelFunc
+	// timerWork counts timer goroutines holding the lock (reminders, breaches).
+	timerWork int
+}
+
+// Run is the CaseWorkflow: it carries one case through the SOP it was opened under.
+func (c *Cases) Run(ctx workflow.Context, in CaseInput) error {
+	procedure, ok := c.SOPs.Get(in.SOPVersion)
+	if !ok || (in.SOPHash != "" && procedure.Hash != in.SOPHash) {
+		// Panicking fails the workflow task, which Temporal retries: the case
+		// waits for a worker that holds the exact SOP it was opened under.
+		panic(fmt.Sprintf("SOP %s version %s (hash %.12s) is not loaded on this worker", in.SOPID, in.SOPVersion, in.SOPHash))
+	}
+	r := &caseRun{ctx: ctx, in: in, sop: procedure, mu: workflow.NewMutex(ctx), cancels: map[string]workflow.CancelFunc{}}
+	if in.State != nil {
+		r.state = *in.State
+	} else {
+		r.state = CaseState{CaseID: in.CaseID, AgencyID: in.AgencyID, OpenedBy: in.OpenedBy, SOPVersion: in.SOPVersion,
+			Child: in.Child, Stage: StageScreening, ConsentReferral: in.ConsentReferral, ConsentDataSharing: in.ConsentDataSharing}
+	}
+	if err := r.registerHandlers(); err != nil {
+		return err
+	}
+	if !r.state.Opened {
+		if err := r.open(); err != nil {
+			return err
+		}
+	}
+	r.resumeTimers()
+	return r.waitUntilClosed()
+}
+
+// InitialStage is where a newly screened case stands.
 func InitialStage(in CaseInput) string {
 	if !in.Child && in.ConsentReferral != nil && !*in.ConsentReferral {
 		return StageClosed // an adult declined: anonymous notification only
 	}
-	if in.ScreeningOutcome == "presumed_victim" || in.OfficerConcern {
+	if in.ScreeningOutcome == sop.OutcomePresumedVictim || in.OfficerConcern {
 		return StageIdentification
 	}
 	return StageClosed
 }
 
-// caseRun holds one run of a CaseWorkflow.
-type caseRun struct {
-	ctx   workflow.Context
-	in    CaseInput
-	state CaseState
-}
-
-// CaseWorkflow carries one case through the SOP it was opened under.
-func CaseWorkflow(ctx workflow.Context, in CaseInput) error {
-	r := &caseRun{ctx: ctx, in: in}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CaseState, error) { return r.state, nil }); err != nil {
-		return fmt.Errorf("register query: %w", err)
-	}
-	if in.State != nil {
-		r.state = *in.State
-	} else if err := r.open(); err != nil {
+// open records the screening as the case's first events and starts the
+// obligations that opening a case triggers.
+func (r *caseRun) open() error {
+	if err := r.mu.Lock(r.ctx); err != nil {
 		return err
 	}
-	return r.waitUntilClosed()
-}
-
-// open records the screening as the case's first events.
-func (r *caseRun) open() error {
-	r.state = CaseState{CaseID: r.in.CaseID, AgencyID: r.in.AgencyID, SOPVersion: r.in.SOPVersion, Child: r.in.Child}
-	events := []EventRecord{
-		r.event("case_opened", r.in.OpenedAt, r.in.OpenedBy, nil),
-		r.event("screening_submitted", r.in.OpenedAt, r.in.OpenedBy, map[string]string{"outcome": r.in.ScreeningOutcome}),
-	}
+	defer r.mu.Unlock()
+	t := transition{stage: InitialStage(r.in)}
+	t.add("case_opened", r.in.OpenedBy, nil)
+	t.add("screening_submitted", r.in.OpenedBy, map[string]string{"outcome": r.in.ScreeningOutcome})
 	if !r.in.Child && r.in.ConsentReferral != nil {
-		kind := "consent_given"
-		if !*r.in.ConsentReferral {
-			kind = "consent_declined"
+		if *r.in.ConsentReferral {
+			t.add("consent_given", r.in.OpenedBy, nil)
+		} else {
+			t.add("consent_declined", r.in.OpenedBy, nil)
+			t.closureReason, t.removeIdentity = ReasonConsentDeclined, true
 		}
-		events = append(events, r.event(kind, r.in.OpenedAt, r.in.OpenedBy, nil))
 	}
-	return r.record(events, InitialStage(r.in), r.in.OpenedAt)
+	if t.stage == StageClosed && t.closureReason == "" {
+		t.closureReason = ReasonNotIdentified
+	}
+	if t.stage == StageClosed {
+		t.add("case_closed", r.in.OpenedBy, map[string]string{"reason": t.closureReason})
+	}
+	r.state.Opened = true
+	return r.apply(r.ctx, t)
 }
 
 // waitUntilClosed keeps the case alive until it closes, continuing as new
@@ -136,12 +219,14 @@ func (r *caseRun) waitUntilClosed() error {
 	if err != nil {
 		return err
 	}
+	// Let in-flight updates and timer work finish before ending or handing
+	// the state on. A timer still waiting for the lock is dropped here and
+	// restarted by the next run from the carried state.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.timerWork == 0 }); err != nil {
+		return err
+	}
 	if r.state.Stage == StageClosed {
 		return nil
-	}
-	// Let in-flight updates finish before handing the state to the next run.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
 	}
 	next := r.in
 	state := r.state
@@ -149,10 +234,92 @@ func (r *caseRun) waitUntilClosed() error {
 	return workflow.NewContinueAsNewError(ctx, CaseWorkflowName, next)
 }
 
+// transition is one step of the SOP: events that happened together, the
+// stage they lead to, and what else the read model must do.
+type transition struct {
+	events         []pendingEvent
+	stage          string
+	closureReason  string
+	removeIdentity bool
+	// cancelOpen ends every open obligation the events did not meet.
+	cancelOpen bool
+	// rewatch lists obligations whose due time changed: re-recorded and re-timed.
+	rewatch []string
+}
+
+type pendingEvent struct {
+	kind  string
+	actor string
+	data  map[string]string
+}
+
+func (t *transition) add(kind, actor string, data map[string]string) {
+	t.events = append(t.events, pendingEvent{kind: kind, actor: actor, data: data})
+}
+
+// apply performs a transition: it meets and starts obligations, moves the
+// stage and writes everything to the read model in one activity. The caller
+// holds r.mu.
+func (r *caseRun) apply(ctx workflow.Context, t transition) error {
+	now := workflow.Now(ctx)
+	in := RecordInput{CaseID: r.state.CaseID, AgencyID: r.state.AgencyID, SOPVersion: r.state.SOPVersion, At: now,
+		ClosureReason: t.closureReason, RemoveIdentity: t.removeIdentity}
+	closing := t.stage == StageClosed
+	for _, e := range t.events {
+		in.Events = append(in.Events, r.event(e.kind, now, e.actor, e.data))
+		for _, o := range r.meet(e.kind, now) {
+			in.Obligations = append(in.Obligations, o.record())
+			in.Events = append(in.Events, r.event("obligation_met", now, "", map[string]string{"obligation": o.Obligation}))
+		}
+	}
+	if closing || t.cancelOpen {
+		for _, o := range r.cancelAll(now) {
+			in.Obligations = append(in.Obligations, o.record())
+		}
+	}
+	if closing {
+		r.state.ClosureReason = t.closureReason
+	}
+	started := append([]string(nil), t.rewatch...)
+	if !closing {
+		for _, e := range t.events {
+			started = append(started, r.start(e.kind, now)...)
+		}
+	}
+	for _, id := range started {
+		o := r.obligation(id)
+		in.Obligations = append(in.Obligations, o.record())
+		if o.Obligation == r.recoveryObligation() {
+			due := o.DueAt
+			r.state.RecoveryEndsAt = &due
+		}
+	}
+	if t.stage != "" {
+		r.setStage(ctx, t.stage)
+	}
+	in.Stage = r.state.Stage
+	if err := r.record(ctx, in); err != nil {
+		return err
+	}
+	for _, id := range started {
+		r.watch(id)
+	}
+	return nil
+}
+
+func (r *caseRun) record(ctx workflow.Context, in RecordInput) error {
+	actx := workflow.WithActivityOptions(ctx, readModelActivity)
+	if err := workflow.ExecuteActivity(actx, ActivityRecord, in).Get(actx, nil); err != nil {
+		return fmt.Errorf("record %d events of case %s: %w", len(in.Events), r.state.CaseID, err)
+	}
+	return nil
+}
+
 func (r *caseRun) event(kind string, at time.Time, actor string, data map[string]string) EventRecord {
 	r.state.Seq++
 	return EventRecord{
 		ID:      fmt.Sprintf("%s/%d", CaseWorkflowID(r.state.CaseID), r.state.Seq),
+		Seq:     r.state.Seq,
 		CaseID:  r.state.CaseID,
 		Type:    kind,
 		At:      at,
@@ -161,19 +328,8 @@ func (r *caseRun) event(kind string, at time.Time, actor string, data map[string
 	}
 }
 
-// record writes events and the stage to the read model, then updates the
-// workflow's stage and search attributes.
-func (r *caseRun) record(events []EventRecord, stage string, at time.Time) error {
-	ctx := workflow.WithActivityOptions(r.ctx, readModelActivity)
-	in := RecordInput{CaseID: r.state.CaseID, Events: events, Stage: stage, At: at}
-	if err := workflow.ExecuteActivity(ctx, ActivityRecord, in).Get(ctx, nil); err != nil {
-		return fmt.Errorf("record %d events of case %s: %w", len(events), r.state.CaseID, err)
-	}
-	if stage != r.state.Stage {
-		r.state.Stage = stage
-		if err := workflow.UpsertTypedSearchAttributes(r.ctx, AttrStage.ValueSet(stage)); err != nil {
-			return fmt.Errorf("search attributes: %w", err)
-		}
-	}
-	return nil
+// Register registers the workflows under their stable names; the worker and
+// the replay tests use the same registration.
+func Register(r worker.WorkflowRegistry, sops *sop.Set) {
+	r.RegisterWorkflowWithOptions((&Cases{SOPs: sops}).Run, workflow.RegisterOptions{Name: CaseWorkflowName})
 }

@@ -2,21 +2,30 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
+	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
+
+	"github.com/nrm-tm/nrm/internal/sop"
 )
 
 // recorder stands in for the read model: the workflow tests check what the
-// workflow asks to record; the activities' own SQL is tested against PostgreSQL.
+// workflow asks to record; the activity's SQL is tested against PostgreSQL.
 type recorder struct {
-	mu     sync.Mutex
-	events []EventRecord
-	stages []string
+	mu            sync.Mutex
+	events        []EventRecord
+	stages        []string
+	obligations   map[string]ObligationRecord
+	notifications []NotificationRecord
+	removed       bool
+	closure       string
 }
 
 func (r *recorder) record(_ context.Context, in RecordInput) error {
@@ -24,6 +33,14 @@ func (r *recorder) record(_ context.Context, in RecordInput) error {
 	defer r.mu.Unlock()
 	r.events = append(r.events, in.Events...)
 	r.stages = append(r.stages, in.Stage)
+	for _, o := range in.Obligations {
+		r.obligations[o.ID] = o
+	}
+	r.notifications = append(r.notifications, in.Notifications...)
+	r.removed = r.removed || in.RemoveIdentity
+	if in.ClosureReason != "" {
+		r.closure = in.ClosureReason
+	}
 	return nil
 }
 
@@ -35,121 +52,152 @@ func (r *recorder) types() []string {
 	return out
 }
 
-func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *recorder) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	rec := &recorder{}
-	env.RegisterWorkflowWithOptions(CaseWorkflow, workflow.RegisterOptions{Name: CaseWorkflowName})
-	env.RegisterActivityWithOptions(rec.record, activity.RegisterOptions{Name: ActivityRecord})
-	return env, rec
-}
-
-func adultInput(consent bool) CaseInput {
-	return CaseInput{
-		CaseID: "11111111-2222-3333-4444-555555555555", AgencyID: "a", OpenedBy: "u", SOPID: "tm-nrm",
-		SOPVersion: "2026.1", OpenedAt: time.Date(2026, 11, 20, 10, 30, 0, 0, time.UTC),
-		ScreeningOutcome: "presumed_victim", ConsentReferral: &consent, ConsentDataSharing: &consent,
-	}
-}
-
-func queryState(t *testing.T, env *testsuite.TestWorkflowEnvironment) CaseState {
-	t.Helper()
-	v, err := env.QueryWorkflow(QueryState)
-	if err != nil {
-		t.Fatalf("query: %v", err)
-	}
-	var s CaseState
-	if err := v.Get(&s); err != nil {
-		t.Fatalf("query result: %v", err)
-	}
-	return s
-}
-
-func TestAdultWithConsentWaitsForIdentification(t *testing.T) {
-	env, rec := newEnv(t)
-	var state CaseState
-	env.RegisterDelayedCallback(func() {
-		state = queryState(t, env)
-		env.CancelWorkflow()
-	}, time.Hour)
-	env.ExecuteWorkflow(CaseWorkflowName, adultInput(true))
-	if !env.IsWorkflowCompleted() {
-		t.Fatal("workflow did not complete after cancellation")
-	}
-	if state.Stage != StageIdentification || state.Seq != 3 {
-		t.Errorf("state = %+v, want identification after 3 events", state)
-	}
-	want := []string{"case_opened", "screening_submitted", "consent_given"}
-	if got := rec.types(); len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
-		t.Errorf("events = %v, want %v", got, want)
-	}
-	if rec.events[0].ID != "case-11111111-2222-3333-4444-555555555555/1" || rec.events[2].ID != "case-11111111-2222-3333-4444-555555555555/3" {
-		t.Errorf("event IDs must derive from the workflow ID and a sequence: %s, %s", rec.events[0].ID, rec.events[2].ID)
-	}
-}
-
-func TestAdultDeclinesConsentClosesCase(t *testing.T) {
-	env, rec := newEnv(t)
-	env.ExecuteWorkflow(CaseWorkflowName, adultInput(false))
-	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
-		t.Fatalf("completed=%v err=%v, want a clean end", env.IsWorkflowCompleted(), env.GetWorkflowError())
-	}
-	if got := rec.types(); len(got) != 3 || got[2] != "consent_declined" {
-		t.Errorf("events = %v, want consent_declined last", got)
-	}
-	if rec.stages[len(rec.stages)-1] != StageClosed {
-		t.Errorf("stage = %v, want closed", rec.stages)
-	}
-}
-
-func TestChildNeedsNoConsent(t *testing.T) {
-	env, rec := newEnv(t)
-	in := adultInput(true)
-	in.Child, in.ConsentReferral, in.ConsentDataSharing = true, nil, nil
-	env.RegisterDelayedCallback(env.CancelWorkflow, time.Hour)
-	env.ExecuteWorkflow(CaseWorkflowName, in)
-	if got := rec.types(); len(got) != 2 {
-		t.Errorf("child events = %v, want case_opened and screening_submitted only", got)
-	}
-	if rec.stages[0] != StageIdentification {
-		t.Errorf("child stage = %v, want identification", rec.stages)
-	}
-}
-
-func TestContinueAsNewCarriesState(t *testing.T) {
-	env, rec := newEnv(t)
-	in := adultInput(true)
-	in.State = &CaseState{CaseID: in.CaseID, AgencyID: "a", SOPVersion: "2026.1", Stage: StageIdentification, Seq: 7}
-	var state CaseState
-	env.RegisterDelayedCallback(func() {
-		state = queryState(t, env)
-		env.CancelWorkflow()
-	}, time.Minute)
-	env.ExecuteWorkflow(CaseWorkflowName, in)
-	if state.Seq != 7 || state.Stage != StageIdentification {
-		t.Errorf("state after continue-as-new = %+v, want the carried one", state)
-	}
-	if len(rec.events) != 0 {
-		t.Errorf("a continued run must not record the opening again: %v", rec.types())
-	}
-}
-
-func TestInitialStage(t *testing.T) {
-	yes, no := true, false
-	cases := []struct {
-		name string
-		in   CaseInput
-		want string
-	}{
-		{"presumed adult with consent", CaseInput{ScreeningOutcome: "presumed_victim", ConsentReferral: &yes}, StageIdentification},
-		{"adult declines", CaseInput{ScreeningOutcome: "presumed_victim", ConsentReferral: &no}, StageClosed},
-		{"child needs no consent", CaseInput{ScreeningOutcome: "presumed_victim", Child: true}, StageIdentification},
-		{"officer concern forwards", CaseInput{ScreeningOutcome: "not_indicated", OfficerConcern: true, ConsentReferral: &yes}, StageIdentification},
-		{"not indicated closes", CaseInput{ScreeningOutcome: "not_indicated", ConsentReferral: &yes}, StageClosed},
-	}
-	for _, c := range cases {
-		if got := InitialStage(c.in); got != c.want {
-			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+func (r *recorder) has(event string) bool {
+	for _, e := range r.events {
+		if e.Type == event {
+			return true
 		}
 	}
+	return false
+}
+
+// obligation returns the latest record of the nth instance of an obligation.
+func (r *recorder) obligation(t *testing.T, name string) ObligationRecord {
+	t.Helper()
+	var ids []string
+	for id, o := range r.obligations {
+		if o.Obligation == name {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatalf("no %s obligation recorded (have %v)", name, r.obligations)
+	}
+	sort.Strings(ids)
+	return r.obligations[ids[0]]
+}
+
+var (
+	sopsOnce sync.Once
+	sops     *sop.Set
+)
+
+// loadSOPs loads the real Turkmenistan SOP and the seconds-scale test SOP.
+func loadSOPs(t *testing.T) *sop.Set {
+	sopsOnce.Do(func() {
+		real, err := sop.LoadFile(filepath.Join("..", "sop", "tm-nrm-2026.1.yaml"))
+		if err != nil {
+			panic(err)
+		}
+		fast, err := sop.LoadFile(filepath.Join("..", "internal", "sop", "testdata", "fast.yaml"))
+		if err != nil {
+			panic(err)
+		}
+		if sops, err = sop.NewSet(real, fast); err != nil {
+			panic(err)
+		}
+	})
+	return sops
+}
+
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	rec *recorder
+	at  time.Duration
+}
+
+// A Monday 10:00 in Ashgabat, clear of holidays.
+var monday = time.Date(2026, 11, 16, 10, 0, 0, 0, mustLoc("Asia/Ashgabat"))
+
+func mustLoc(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+func newHarness(t *testing.T, start time.Time) *harness {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	rec := &recorder{obligations: map[string]ObligationRecord{}}
+	Register(env, loadSOPs(t))
+	env.RegisterActivityWithOptions(rec.record, activity.RegisterOptions{Name: ActivityRecord})
+	return &harness{t: t, env: env, rec: rec}
+}
+
+// update sends a command after the given delay (relative to the previous
+// step) and checks that it is accepted, or refused with wantRule.
+func (h *harness) update(after time.Duration, name string, arg any, wantRule string) {
+	h.at += after
+	at := h.at
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
+			OnAccept: func() {
+				if wantRule != "" {
+					h.t.Errorf("%s at +%s: accepted, want refusal %q", name, at, wantRule)
+				}
+			},
+			OnReject: func(err error) {
+				var appErr *temporal.ApplicationError
+				if wantRule == "" || !errors.As(err, &appErr) || appErr.Type() != wantRule {
+					h.t.Errorf("%s at +%s: refused with %v, want %q", name, at, err, wantRule)
+				}
+			},
+			OnComplete: func(_ any, err error) {
+				if err != nil && wantRule == "" {
+					h.t.Errorf("%s at +%s failed: %v", name, at, err)
+				}
+			},
+		}, arg)
+	}, at)
+}
+
+func (h *harness) state(after time.Duration, into *CaseState) {
+	h.at += after
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(QueryState)
+		if err != nil {
+			h.t.Errorf("query: %v", err)
+			return
+		}
+		if err := v.Get(into); err != nil {
+			h.t.Errorf("query result: %v", err)
+		}
+	}, h.at)
+}
+
+// run executes the workflow; open cases are cancelled after the last step.
+func (h *harness) run(in CaseInput) {
+	h.env.RegisterDelayedCallback(func() {
+		if !h.env.IsWorkflowCompleted() {
+			h.env.CancelWorkflow()
+		}
+	}, h.at+time.Second)
+	h.env.ExecuteWorkflow(CaseWorkflowName, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func adult(version string, consent bool) CaseInput {
+	return CaseInput{
+		CaseID: "11111111-2222-3333-4444-555555555555", AgencyID: "agency", OpenedBy: "officer", SOPID: "tm-nrm",
+		SOPVersion: version, OpenedAt: monday, ScreeningOutcome: sop.OutcomePresumedVictim,
+		ConsentReferral: ptr(consent), ConsentDataSharing: ptr(consent),
+	}
+}
+
+func child(version string) CaseInput {
+	in := adult(version, true)
+	in.Child, in.ConsentReferral, in.ConsentDataSharing = true, nil, nil
+	return in
+}
+
+func decide(kind, outcome, by, id string) DecideCommand {
+	return DecideCommand{Command: Command{ActorID: by}, DecisionID: id, Kind: kind, Outcome: outcome}
 }

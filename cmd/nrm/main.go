@@ -20,6 +20,7 @@ commands:
   migrate up|status   apply or list PostgreSQL migrations
   user add            create a user (password from stdin or NRM_NEW_USER_PASSWORD)
   sop validate|show|diff   check, show and compare SOP files
+  audit verify        check the audit log's hash chain (exit 1 and the entry ID when broken)
   reconcile           start the workflows of cases recorded without one, once
   healthcheck URL     exit 0 when URL answers 200 (for container health checks)
 
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sopCommand(rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stderr)
 	case "-h", "--help", "help":

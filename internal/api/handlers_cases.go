@@ -32,25 +32,38 @@ type personJSON struct {
 }
 
 type caseJSON struct {
-	ID                 string         `json:"id"`
-	Number             string         `json:"number"`
-	Stage              string         `json:"stage"`
-	Child              bool           `json:"child"`
-	SOPVersion         string         `json:"sop_version"`
-	OpenedAt           time.Time      `json:"opened_at"`
-	AgencyID           string         `json:"agency_id"`
-	Region             string         `json:"region"`
-	Sex                string         `json:"sex"`
-	AgeBand            string         `json:"age_band"`
-	Citizenship        string         `json:"citizenship"`
-	Exploitation       []string       `json:"exploitation"`
-	UrgentNeeds        []string       `json:"urgent_needs"`
-	ConsentReferral    *bool          `json:"consent_referral"`
-	ConsentDataSharing *bool          `json:"consent_data_sharing"`
-	OfficerConcern     bool           `json:"officer_concern"`
-	Screening          *screeningJSON `json:"screening,omitempty"`
-	Indicators         []string       `json:"indicators,omitempty"`
-	Person             *personJSON    `json:"person,omitempty"`
+	ID                 string           `json:"id"`
+	Number             string           `json:"number"`
+	Stage              string           `json:"stage"`
+	Child              bool             `json:"child"`
+	SOPVersion         string           `json:"sop_version"`
+	OpenedAt           time.Time        `json:"opened_at"`
+	AgencyID           string           `json:"agency_id"`
+	Region             string           `json:"region"`
+	Sex                string           `json:"sex"`
+	AgeBand            string           `json:"age_band"`
+	Citizenship        string           `json:"citizenship"`
+	Exploitation       []string         `json:"exploitation"`
+	UrgentNeeds        []string         `json:"urgent_needs"`
+	ConsentReferral    *bool            `json:"consent_referral"`
+	ConsentDataSharing *bool            `json:"consent_data_sharing"`
+	OfficerConcern     bool             `json:"officer_concern"`
+	Screening          *screeningJSON   `json:"screening,omitempty"`
+	Indicators         []string         `json:"indicators,omitempty"`
+	Obligations        []obligationJSON `json:"obligations,omitempty"`
+	Person             *personJSON      `json:"person,omitempty"`
+}
+
+type obligationJSON struct {
+	ID            string     `json:"id"`
+	Obligation    string     `json:"obligation"`
+	Status        string     `json:"status"`
+	StartsAt      time.Time  `json:"starts_at"`
+	DueAt         time.Time  `json:"due_at"`
+	MetAt         *time.Time `json:"met_at"`
+	BreachedAt    *time.Time `json:"breached_at"`
+	OwnerRole     string     `json:"owner_role"`
+	OwnerAgencyID *string    `json:"owner_agency_id"`
 }
 
 // caseSummary is the list shape: no screening detail, no identity.
@@ -76,6 +89,16 @@ func caseDetail(v *cases.View) (caseJSON, error) {
 	for id, d := range dims {
 		out.Screening.Dimensions[id] = d.Positive
 	}
+	out.Obligations = []obligationJSON{}
+	for _, o := range v.Obligations {
+		oj := obligationJSON{ID: o.ID, Obligation: o.Obligation, Status: o.Status, StartsAt: o.StartsAt.UTC(), DueAt: o.DueAt.UTC(),
+			MetAt: utc(o.MetAt), BreachedAt: utc(o.BreachedAt), OwnerRole: o.OwnerRole}
+		if o.OwnerAgencyID != nil {
+			a := o.OwnerAgencyID.String()
+			oj.OwnerAgencyID = &a
+		}
+		out.Obligations = append(out.Obligations, oj)
+	}
 	if p := v.Person; p != nil {
 		pj := &personJSON{GivenName: p.GivenName, FamilyName: p.FamilyName, AgeEstimate: p.AgeEstimate,
 			Sex: v.Case.Sex, Citizenship: v.Case.Citizenship, Languages: p.Languages, Phone: p.Phone,
@@ -89,6 +112,27 @@ func caseDetail(v *cases.View) (caseJSON, error) {
 	return out, nil
 }
 
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// answerCase answers with the case as the caller may see it, without the identity.
+func (s *Server) answerCase(c *fiber.Ctx, id uuid.UUID, status int) error {
+	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	if err != nil {
+		return err
+	}
+	out, err := caseDetail(v)
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(out)
+}
+
 func (s *Server) openCase(c *fiber.Ctx) error {
 	var req cases.OpenRequest
 	if err := decode(c, &req); err != nil {
@@ -98,7 +142,11 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := caseDetail(&cases.View{Case: opened.Case})
+	obligations, err := s.deps.Cases.Obligations(c.UserContext(), opened.Case.ID)
+	if err != nil {
+		return err
+	}
+	out, err := caseDetail(&cases.View{Case: opened.Case, Obligations: obligations})
 	if err != nil {
 		return err
 	}
@@ -124,7 +172,7 @@ func (s *Server) getCase(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound // a malformed ID names no case the caller may see
 	}
-	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c), Identity: true})
 	if err != nil {
 		return err
 	}

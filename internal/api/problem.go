@@ -14,12 +14,14 @@ import (
 
 // Problem is an RFC 9457 problem document.
 type Problem struct {
-	Type      string             `json:"type"`
-	Title     string             `json:"title"`
-	Status    int                `json:"status"`
-	Detail    string             `json:"detail,omitempty"`
-	RequestID string             `json:"request_id,omitempty"`
-	Errors    []cases.FieldError `json:"errors,omitempty"`
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// Rule names the SOP rule that forbids a command now (409).
+	Rule   string             `json:"rule,omitempty"`
+	Errors []cases.FieldError `json:"errors,omitempty"`
 }
 
 const problemBase = "urn:nrm:problem:"
@@ -38,6 +40,7 @@ const (
 	ProblemUnavailable   = "unavailable"
 	ProblemInternal      = "internal"
 	ProblemBadCredential = "bad-credentials"
+	ProblemSOPRule       = "sop-rule"
 )
 
 // problemError carries a ready problem through Fiber's error path.
@@ -55,7 +58,12 @@ func toProblem(err error) (Problem, bool) {
 	var pe *problemError
 	var ve *cases.ValidationError
 	var fe *fiber.Error
+	var re *cases.RuleError
 	switch {
+	case errors.As(err, &re):
+		p := newProblem(http.StatusConflict, ProblemSOPRule, re.Detail).p
+		p.Rule = re.Rule
+		return p, true
 	case errors.As(err, &pe):
 		return pe.p, true
 	case errors.As(err, &ve):

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/workflows"
 )
 
 // access says who may call a route.
@@ -43,10 +44,30 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/cases", Access: roles, Roles: []auth.Role{auth.Frontline}, Handler: s.openCase},
 		{Method: "GET", Path: "/api/v1/cases", Access: roles, Roles: caseReaders, Handler: s.listCases},
 		{Method: "GET", Path: "/api/v1/cases/:id", Access: roles, Roles: caseReaders, Handler: s.getCase},
+		{Method: "GET", Path: "/api/v1/cases/:id/timeline", Access: roles, Roles: caseReaders, Handler: s.timeline},
+		{Method: "POST", Path: "/api/v1/cases/:id/consent", Access: roles, Roles: caseOwners, Handler: s.consent},
+		{Method: "POST", Path: "/api/v1/cases/:id/consent/withdraw", Access: roles, Roles: caseOwners, Handler: s.withdrawConsent},
+		{Method: "POST", Path: "/api/v1/cases/:id/guardian", Access: roles, Roles: caseOwners, Handler: s.appointGuardian},
+		{Method: "POST", Path: "/api/v1/cases/:id/decisions", Access: roles, Roles: authority, Handler: s.decide},
+		{Method: "POST", Path: "/api/v1/cases/:id/decisions/:decision_id/review", Access: roles, Roles: authority, Handler: s.review},
+		{Method: "POST", Path: "/api/v1/cases/:id/recovery/extend", Access: roles, Roles: authority, Handler: s.extendRecovery},
+		{Method: "POST", Path: "/api/v1/cases/:id/closure", Access: roles, Roles: caseOwners, Handler: s.requestClosure},
+		{Method: "POST", Path: "/api/v1/cases/:id/closure/approve", Access: roles, Roles: supervisors,
+			Handler: s.noteCommand(workflows.UpdateApproveClosure, "closure_approval")},
+		{Method: "POST", Path: "/api/v1/cases/:id/closure/reject", Access: roles, Roles: supervisors,
+			Handler: s.noteCommand(workflows.UpdateRejectClosure, "closure_rejection")},
+		{Method: "POST", Path: "/api/v1/cases/:id/follow-up", Access: roles, Roles: caseOwners,
+			Handler: s.noteCommand(workflows.UpdateFollowUp, "follow_up")},
 	}
 }
 
-var caseReaders = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
+var (
+	caseReaders = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
+	// The case owner: the opening agency's officers and supervisors (scoped by agency).
+	caseOwners  = []auth.Role{auth.Frontline, auth.Supervisor}
+	authority   = []auth.Role{auth.CompetentAuthority}
+	supervisors = []auth.Role{auth.Supervisor}
+)
 
 // authorize is the one authentication and role gate in front of every
 // handler; data scoping by agency then happens in auth.CaseScope.

@@ -49,6 +49,8 @@ type Parts struct {
 	Worker           bool
 	API              bool
 	Reconciler       bool
+	// TemporalDynamicConfig overrides settings of the embedded server (tests only).
+	TemporalDynamicConfig map[string]any
 }
 
 // Start brings the chosen parts up in dependency order. On error, whatever
@@ -78,6 +80,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 			Namespace:        cfg.TemporalNamespace,
 			SearchAttributes: SearchAttributes,
 			Logger:           quietTemporal(log),
+			DynamicConfig:    parts.TemporalDynamicConfig,
 		})
 		if err != nil {
 			return nil, err
@@ -93,7 +96,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 	sys.Cases = &cases.Service{Store: sys.Store, Temporal: sys.Temporal, TaskQueue: cfg.TaskQueue, SOPs: sys.SOPs,
 		Regions: cfg.Regions, Prefix: cfg.CasePrefix, Log: log}
 	if parts.Worker {
-		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store)
+		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs)
 		if err := sys.Worker.Start(); err != nil {
 			return nil, fmt.Errorf("start worker: %w", err)
 		}

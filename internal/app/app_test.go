@@ -19,6 +19,7 @@ type problem struct {
 	Type   string `json:"type"`
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
+	Rule   string `json:"rule"`
 	Errors []struct {
 		Field string `json:"field"`
 		Rule  string `json:"rule"`

@@ -14,10 +14,9 @@ import (
 
 	"github.com/nrm-tm/nrm/activities"
 	"github.com/nrm-tm/nrm/internal/config"
+	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
-
-	sdkworkflow "go.temporal.io/sdk/workflow"
 )
 
 // SearchAttributes are the custom search attributes the workflows set; the
@@ -74,15 +73,9 @@ func temporalTLS(cfg *config.Config) (*tls.Config, error) {
 }
 
 // NewWorker registers every workflow and activity on the task queue.
-func NewWorker(c client.Client, taskQueue string, st *store.Store) worker.Worker {
+func NewWorker(c client.Client, taskQueue string, st *store.Store, sops *sop.Set) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{})
-	RegisterWorkflows(w)
+	workflows.Register(w, sops)
 	(&activities.Activities{Store: st}).Register(w)
 	return w
-}
-
-// RegisterWorkflows registers the workflows under their stable names; the
-// replay tests use the same registration.
-func RegisterWorkflows(r worker.WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, sdkworkflow.RegisterOptions{Name: workflows.CaseWorkflowName})
 }

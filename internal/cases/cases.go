@@ -129,24 +129,49 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 		c.ConsentReferral = &req.Consent.Referral
 		c.ConsentDataSharing = &req.Consent.DataSharing
 	}
-	in := workflowInput(c)
-	c.Stage = workflows.InitialStage(in)
+	// The workflow moves the stage on; until it has, the case is in screening.
+	c.Stage = workflows.StageScreening
 	person := personRecord(req)
 	year := now.In(active.Calendar.Location).Year()
 	if err := s.Store.CreateCase(ctx, c, person, s.Prefix, year); err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
-	if err := s.StartWorkflow(ctx, c); err != nil {
+	if err := s.startAndOpen(ctx, c); err != nil {
 		// The case is recorded; the reconciler will start its workflow.
 		s.Log.Warn("case workflow not started; reconciler will retry", "case_id", c.ID, "error", err)
+		return &Opened{Case: c, Screening: result}, nil
+	}
+	// The workflow has recorded the opening: read the case back with it.
+	if fresh, err := s.Store.Case(ctx, store.CaseScope{All: true}, c.ID); err == nil {
+		c = fresh
 	}
 	return &Opened{Case: c, Screening: result}, nil
 }
 
-// StartWorkflow starts the case's workflow, or finds it already running, and
-// marks the case as started. Safe to repeat.
-func (s *Service) StartWorkflow(ctx context.Context, c *store.Case) error {
-	opts := client.StartWorkflowOptions{
+// startAndOpen starts the workflow and waits, in the same call, until it has
+// recorded the opening (update-with-start), so the answer carries the stage
+// and obligations the workflow set.
+func (s *Service) startAndOpen(ctx context.Context, c *store.Case) error {
+	start := s.Temporal.NewWithStartWorkflowOperation(s.startOptions(c), workflows.CaseWorkflowName, workflowInput(c))
+	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateOpen,
+			UpdateID:     workflows.UpdateOpen,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("start workflow of case %s: %w", c.ID, err)
+	}
+	if err := handle.Get(ctx, nil); err != nil {
+		return fmt.Errorf("open case %s: %w", c.ID, err)
+	}
+	return s.Store.MarkWorkflowStarted(ctx, c.ID, s.now())
+}
+
+func (s *Service) startOptions(c *store.Case) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                       workflows.CaseWorkflowID(c.ID.String()),
 		TaskQueue:                s.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -158,7 +183,12 @@ func (s *Service) StartWorkflow(ctx context.Context, c *store.Case) error {
 			workflows.AttrChild.ValueSet(c.Child),
 		),
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.CaseWorkflowName, workflowInput(c))
+}
+
+// StartWorkflow starts the case's workflow, or finds it already running, and
+// marks the case as started. Safe to repeat.
+func (s *Service) StartWorkflow(ctx context.Context, c *store.Case) error {
+	_, err := s.Temporal.ExecuteWorkflow(ctx, s.startOptions(c), workflows.CaseWorkflowName, workflowInput(c))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return fmt.Errorf("start workflow of case %s: %w", c.ID, err)
@@ -173,6 +203,7 @@ func workflowInput(c *store.Case) workflows.CaseInput {
 		OpenedBy:           c.CreatedBy.String(),
 		SOPID:              c.SOPID,
 		SOPVersion:         c.SOPVersion,
+		SOPHash:            c.SOPHash,
 		OpenedAt:           c.OpenedAt,
 		Child:              c.Child,
 		ScreeningOutcome:   c.ScreeningOutcome,

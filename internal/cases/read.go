@@ -18,13 +18,16 @@ var IdentityFields = []string{"given_name", "family_name", "birth_date", "age_es
 // RequestInfo identifies the HTTP request for the audit log.
 type RequestInfo struct {
 	RequestID string
+	// Identity asks for the person's identity (audited); commands answer without it.
+	Identity bool
 }
 
 // View is a case as a caller may see it. Person is nil for roles that do not
 // need the identity.
 type View struct {
-	Case   *store.Case
-	Person *store.Person
+	Case        *store.Case
+	Person      *store.Person
+	Obligations []store.Obligation
 }
 
 // Get returns a case the caller may see, with the person's identity for the
@@ -40,8 +43,12 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id uuid.UUID, ri Re
 	if err != nil {
 		return nil, err
 	}
-	v := &View{Case: c}
-	if !auth.SeesIdentity(p) {
+	obligations, err := s.Store.Obligations(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{Case: c, Obligations: obligations}
+	if !auth.SeesIdentity(p) || !ri.Identity {
 		return v, nil
 	}
 	person, err := s.Store.Person(ctx, id)

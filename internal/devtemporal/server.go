@@ -38,6 +38,9 @@ type Options struct {
 	Namespace        string
 	SearchAttributes map[string]enumspb.IndexedValueType
 	Logger           *slog.Logger
+	// DynamicConfig overrides server settings by key (tests use it to make
+	// Temporal suggest continue-as-new early).
+	DynamicConfig map[string]any
 }
 
 // Server is a running embedded Temporal server.
@@ -83,6 +86,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 1000,
+	}
+	for k, v := range opts.DynamicConfig {
+		dyn[dynamicconfig.MakeKey(k)] = v
 	}
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, svc := range conf.Services {

@@ -12,6 +12,7 @@ import (
 // Event is one entry of a case's timeline.
 type Event struct {
 	ID      string          `db:"id" json:"id"`
+	Seq     int             `db:"seq" json:"seq"`
 	CaseID  uuid.UUID       `db:"case_id" json:"-"`
 	Type    string          `db:"type" json:"type"`
 	At      time.Time       `db:"at" json:"at"`
@@ -19,27 +20,13 @@ type Event struct {
 	Data    json.RawMessage `db:"data" json:"data"`
 }
 
-// AuditEntry is one row of the audit log.
-type AuditEntry struct {
-	At        time.Time  `db:"at"`
-	UserID    uuid.UUID  `db:"user_id"`
-	Role      string     `db:"role"`
-	AgencyID  uuid.UUID  `db:"agency_id"`
-	Action    string     `db:"action"`
-	CaseID    *uuid.UUID `db:"case_id"`
-	Fields    Strings    `db:"fields"`
-	RequestID string     `db:"request_id"`
-}
-
 const (
 	// Event IDs derive from workflow ID and sequence: a retried activity hits the conflict.
-	qInsertEvent = `INSERT INTO case_events (id, case_id, type, at, actor_id, data) VALUES (:id, :case_id, :type, :at, :actor_id, :data)
+	qInsertEvent = `INSERT INTO case_events (id, seq, case_id, type, at, actor_id, data) VALUES (:id, :seq, :case_id, :type, :at, :actor_id, :data)
 		ON CONFLICT (id) DO NOTHING`
 	qSetStage = `UPDATE cases SET stage = $2, updated_at = GREATEST(updated_at, $3),
 		closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END WHERE id = $1`
-	qTimeline    = `SELECT * FROM case_events WHERE case_id = $1 ORDER BY at, id`
-	qInsertAudit = `INSERT INTO audit_log (at, user_id, role, agency_id, action, case_id, fields, request_id)
-		VALUES (:at, :user_id, :role, :agency_id, :action, :case_id, :fields, :request_id)`
+	qTimeline = `SELECT * FROM case_events WHERE case_id = $1 ORDER BY seq, at, id`
 )
 
 // AppendEvent writes a timeline event once; repeating the same ID is a no-op.
@@ -68,12 +55,4 @@ func (s *Store) Timeline(ctx context.Context, caseID uuid.UUID) ([]Event, error)
 		return nil, fmt.Errorf("timeline of case %s: %w", caseID, err)
 	}
 	return out, nil
-}
-
-// Audit appends an audit row.
-func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	if _, err := s.db.NamedExecContext(ctx, qInsertAudit, e); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
-	}
-	return nil
 }

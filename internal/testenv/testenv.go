@@ -120,8 +120,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 // stops it at cleanup.
 func Start(tb testing.TB, cfg *config.Config) *app.System {
 	tb.Helper()
+	return StartWith(tb, cfg, nil)
+}
+
+// FastSOP is the SOP whose deadlines are seconds, for tests that wait for them.
+func FastSOP() string {
+	return filepath.Join(RepoRoot(), "internal", "sop", "testdata", "fast.yaml")
+}
+
+// StartWith is Start with settings of the embedded Temporal server overridden.
+func StartWith(tb testing.TB, cfg *config.Config, temporalDynamicConfig map[string]any) *app.System {
+	tb.Helper()
 	ctx := context.Background()
-	sys, err := app.Start(ctx, cfg, Logger(tb), app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true})
+	sys, err := app.Start(ctx, cfg, Logger(tb), app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true,
+		TemporalDynamicConfig: temporalDynamicConfig})
 	if err != nil {
 		tb.Fatalf("start system: %v", err)
 	}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+type consentRequest struct {
+	Referral    *bool `json:"referral" validate:"required"`
+	DataSharing *bool `json:"data_sharing" validate:"required"`
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason" validate:"required,max=4000"`
+}
+
+type guardianRequest struct {
+	Name      string `json:"name" validate:"required,max=200"`
+	Authority string `json:"authority" validate:"required,max=200"`
+}
+
+type decisionRequest struct {
+	Kind    string `json:"kind" validate:"required,oneof=preliminary conclusive"`
+	Outcome string `json:"outcome" validate:"required,oneof=positive negative"`
+	Reason  string `json:"reason" validate:"required,max=4000"`
+}
+
+type reviewRequest struct {
+	Confirm *bool  `json:"confirm" validate:"required"`
+	Reason  string `json:"reason" validate:"required,max=4000"`
+}
+
+type extendRequest struct {
+	Days   int    `json:"days" validate:"required,min=1,max=365"`
+	Reason string `json:"reason" validate:"required,max=4000"`
+}
+
+type closureRequest struct {
+	Reason string `json:"reason" validate:"required,max=64"`
+	Note   string `json:"note" validate:"max=4000"`
+}
+
+type noteRequest struct {
+	Note string `json:"note" validate:"max=4000"`
+}
+
+func optionalNote(kind, body string) *cases.Note {
+	if body == "" {
+		return nil
+	}
+	return &cases.Note{Kind: kind, Body: body}
+}
+
+// command decodes the body, runs the command and answers with the case.
+func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.Command) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound
+	}
+	if body != nil {
+		if err := decode(c, body); err != nil {
+			return err
+		}
+	}
+	cmd := build(id)
+	cmd.RequestID = c.Get("Idempotency-Key")
+	if _, err := s.deps.Cases.Do(c.UserContext(), mustPrincipal(c), cmd); err != nil {
+		return err
+	}
+	return s.answerCase(c, id, fiber.StatusOK)
+}
+
+func (s *Server) consent(c *fiber.Ctx) error {
+	var req consentRequest
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		return cases.Command{CaseID: id, Update: workflows.UpdateConsent, Arg: func(wc workflows.Command) any {
+			return workflows.ConsentCommand{Command: wc, Referral: *req.Referral, DataSharing: *req.DataSharing}
+		}}
+	})
+}
+
+func (s *Server) withdrawConsent(c *fiber.Ctx) error {
+	var req reasonRequest
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		return cases.Command{CaseID: id, Update: workflows.UpdateWithdrawConsent, Note: &cases.Note{Kind: "consent_withdrawn", Body: req.Reason},
+			Arg: func(wc workflows.Command) any { return wc }}
+	})
+}
+
+func (s *Server) appointGuardian(c *fiber.Ctx) error {
+	var req guardianRequest
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		body := req.Name + "\n" + req.Authority
+		return cases.Command{CaseID: id, Update: workflows.UpdateGuardian, Note: &cases.Note{Kind: "guardian", Body: body},
+			Arg: func(wc workflows.Command) any { return wc }}
+	})
+}
+
+func (s *Server) decide(c *fiber.Ctx) error {
+	var req decisionRequest
+	decisionID := uuid.NewString()
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	cmd := cases.Command{CaseID: id, Update: workflows.UpdateDecide, Note: &cases.Note{Kind: "decision", Body: req.Reason},
+		RequestID: c.Get("Idempotency-Key"),
+		Arg: func(wc workflows.Command) any {
+			return workflows.DecideCommand{Command: wc, DecisionID: decisionID, Kind: req.Kind, Outcome: req.Outcome}
+		}}
+	state, err := s.deps.Cases.Do(c.UserContext(), mustPrincipal(c), cmd)
+	if err != nil {
+		return err
+	}
+	// A retried request answers with the decision its first attempt took.
+	if n := len(state.Decisions); n > 0 {
+		decisionID = state.Decisions[n-1].ID
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": decisionID, "stage": state.Stage})
+}
+
+func (s *Server) review(c *fiber.Ctx) error {
+	var req reviewRequest
+	decisionID := c.Params("decision_id")
+	if _, err := uuid.Parse(decisionID); err != nil {
+		return cases.ErrNotFound
+	}
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		return cases.Command{CaseID: id, Update: workflows.UpdateReview, Note: &cases.Note{Kind: "review", Body: req.Reason},
+			Arg: func(wc workflows.Command) any {
+				return workflows.ReviewCommand{Command: wc, DecisionID: decisionID, Confirm: *req.Confirm}
+			}}
+	})
+}
+
+func (s *Server) extendRecovery(c *fiber.Ctx) error {
+	var req extendRequest
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		return cases.Command{CaseID: id, Update: workflows.UpdateExtendRecovery, Note: &cases.Note{Kind: "recovery_extension", Body: req.Reason},
+			Arg: func(wc workflows.Command) any { return workflows.ExtendRecoveryCommand{Command: wc, Days: req.Days} }}
+	})
+}
+
+func (s *Server) requestClosure(c *fiber.Ctx) error {
+	var req closureRequest
+	return s.command(c, &req, func(id uuid.UUID) cases.Command {
+		return cases.Command{CaseID: id, Update: workflows.UpdateRequestClosure, Note: optionalNote("closure_request", req.Note),
+			Arg: func(wc workflows.Command) any { return workflows.ClosureCommand{Command: wc, Reason: req.Reason} }}
+	})
+}
+
+func (s *Server) noteCommand(update, kind string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req noteRequest
+		var body any = &req
+		if len(c.Body()) == 0 {
+			body = nil // the note is optional, and so is the body
+		}
+		return s.command(c, body, func(id uuid.UUID) cases.Command {
+			return cases.Command{CaseID: id, Update: update, Note: optionalNote(kind, req.Note),
+				Arg: func(wc workflows.Command) any { return wc }}
+		})
+	}
+}
+
+func (s *Server) timeline(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound
+	}
+	events, err := s.deps.Cases.Timeline(c.UserContext(), mustPrincipal(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"events": events})
+}

@@ -1,0 +1,115 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+// RuleError is a command the SOP does not allow in the case's current state.
+type RuleError struct {
+	Rule   string
+	Detail string
+}
+
+func (e *RuleError) Error() string { return fmt.Sprintf("%s: %s", e.Rule, e.Detail) }
+
+// Note is the free text that goes with a command; it stays in PostgreSQL.
+type Note struct {
+	Kind string
+	Body string
+}
+
+// Command is one command on a case.
+type Command struct {
+	CaseID uuid.UUID
+	Update string
+	// Arg builds the workflow update's argument from the common fields.
+	Arg  func(c workflows.Command) any
+	Note *Note
+	// RequestID makes a retried request the same update.
+	RequestID string
+}
+
+// Do runs a command on a case the caller may see: the note (if any) is
+// stored first, then the workflow update runs; a refused update removes the
+// note again. It returns the case as the read model holds it afterwards.
+func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workflows.CaseState, error) {
+	c, err := s.Store.Case(ctx, auth.CaseScope(p), cmd.CaseID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	wc := workflows.Command{ActorID: p.UserID.String()}
+	if cmd.Note != nil {
+		id := uuid.New()
+		if err := s.Store.AddNote(ctx, id, c.ID, cmd.Note.Kind, p.UserID, cmd.Note.Body, s.now().UTC()); err != nil {
+			return nil, err
+		}
+		wc.NoteID = id.String()
+	}
+	updateID := cmd.RequestID
+	if updateID == "" {
+		updateID = uuid.NewString()
+	}
+	state, err := s.update(ctx, c.ID, cmd.Update, updateID, cmd.Arg(wc))
+	if err != nil && wc.NoteID != "" {
+		if derr := s.Store.DeleteNote(context.WithoutCancel(ctx), uuid.MustParse(wc.NoteID)); derr != nil {
+			s.Log.Warn("remove note of refused command", "case_id", c.ID, "error", derr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return state, nil
+}
+
+func (s *Service) update(ctx context.Context, caseID uuid.UUID, name, updateID string, arg any) (*workflows.CaseState, error) {
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.CaseWorkflowID(caseID.String()),
+		UpdateID:     updateID,
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var state workflows.CaseState
+		if err = handle.Get(ctx, &state); err == nil {
+			return &state, nil
+		}
+	}
+	var appErr *temporal.ApplicationError
+	var actErr *temporal.ActivityError
+	if !errors.As(err, &actErr) && errors.As(err, &appErr) {
+		return nil, &RuleError{Rule: appErr.Type(), Detail: appErr.Message()}
+	}
+	return nil, fmt.Errorf("%s on case %s: %w", name, caseID, err)
+}
+
+// Timeline returns a case's events for a caller who may see the case.
+func (s *Service) Timeline(ctx context.Context, p auth.Principal, id uuid.UUID) ([]store.Event, error) {
+	if !canReadCases(p) {
+		return nil, ErrForbidden
+	}
+	if _, err := s.Store.Case(ctx, auth.CaseScope(p), id); errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	return s.Store.Timeline(ctx, id)
+}
+
+// Obligations returns a case's obligations for a caller who may see the case.
+func (s *Service) Obligations(ctx context.Context, id uuid.UUID) ([]store.Obligation, error) {
+	return s.Store.Obligations(ctx, id)
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// Obligation is the read-model row of an obligation instance.
+type Obligation struct {
+	ID            string     `db:"id"`
+	CaseID        uuid.UUID  `db:"case_id"`
+	Obligation    string     `db:"obligation"`
+	Kind          string     `db:"kind"`
+	SOPVersion    string     `db:"sop_version"`
+	OwnerRole     string     `db:"owner_role"`
+	OwnerAgencyID *uuid.UUID `db:"owner_agency_id"`
+	StartsAt      time.Time  `db:"starts_at"`
+	DueAt         time.Time  `db:"due_at"`
+	MetAt         *time.Time `db:"met_at"`
+	BreachedAt    *time.Time `db:"breached_at"`
+	CancelledAt   *time.Time `db:"cancelled_at"`
+	Status        string     `db:"status"`
+}
+
+// Notification is a row of the outbox.
+type Notification struct {
+	ID                string     `db:"id"`
+	CaseID            uuid.UUID  `db:"case_id"`
+	Kind              string     `db:"kind"`
+	Obligation        string     `db:"obligation"`
+	ObligationID      string     `db:"obligation_id"`
+	RecipientRole     string     `db:"recipient_role"`
+	RecipientAgencyID *uuid.UUID `db:"recipient_agency_id"`
+	DueAt             *time.Time `db:"due_at"`
+	CreatedAt         time.Time  `db:"created_at"`
+	Status            string     `db:"status"`
+	DeliveredAt       *time.Time `db:"delivered_at"`
+	ReadAt            *time.Time `db:"read_at"`
+}
+
+// Transition is one step of a case as its workflow records it.
+type Transition struct {
+	CaseID         uuid.UUID
+	At             time.Time
+	Stage          string
+	ClosureReason  string
+	RemoveIdentity bool
+	Events         []Event
+	Obligations    []Obligation
+	Notifications  []Notification
+}
+
+const (
+	qUpsertObligation = `INSERT INTO obligations (id, case_id, obligation, kind, sop_version, owner_role, owner_agency_id,
+		starts_at, due_at, met_at, breached_at, cancelled_at, status)
+		VALUES (:id, :case_id, :obligation, :kind, :sop_version, :owner_role, :owner_agency_id,
+		:starts_at, :due_at, :met_at, :breached_at, :cancelled_at, :status)
+		ON CONFLICT (id) DO UPDATE SET due_at = EXCLUDED.due_at, met_at = EXCLUDED.met_at,
+		breached_at = EXCLUDED.breached_at, cancelled_at = EXCLUDED.cancelled_at, status = EXCLUDED.status`
+	qInsertNotification = `INSERT INTO notifications (id, case_id, kind, obligation, obligation_id, recipient_role,
+		recipient_agency_id, due_at, created_at)
+		VALUES (:id, :case_id, :kind, :obligation, :obligation_id, :recipient_role, :recipient_agency_id, :due_at, :created_at)
+		ON CONFLICT (id) DO NOTHING`
+	qCloseCase    = `UPDATE cases SET closure_reason = COALESCE(closure_reason, NULLIF($2, '')) WHERE id = $1`
+	qDeletePerson = `DELETE FROM persons WHERE case_id = $1`
+	// The agency that holds a role for a case: its own agency for the
+	// opening agency and its supervisors, else the first agency of the type.
+	qRoleAgency = `SELECT CASE WHEN $2 IN ('opening_agency', 'supervisor') THEN c.agency_id
+		ELSE (SELECT a.id FROM agencies a WHERE a.type = $2 ORDER BY a.created_at, a.id LIMIT 1) END
+		FROM cases c WHERE c.id = $1`
+	qCaseObligations   = `SELECT * FROM obligations WHERE case_id = $1 ORDER BY starts_at, id`
+	qCaseNotifications = `SELECT * FROM notifications WHERE case_id = $1 ORDER BY created_at, id`
+	qInsertNote        = `INSERT INTO case_notes (id, case_id, kind, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)`
+	qDeleteNote        = `DELETE FROM case_notes WHERE id = $1`
+)
+
+// RecordTransition writes a case's step in one transaction. Every write is
+// idempotent, so the activity that calls it may retry freely.
+func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, e := range t.Events {
+			if len(e.Data) == 0 {
+				e.Data = json.RawMessage(`{}`)
+			}
+			if _, err := tx.NamedExecContext(ctx, qInsertEvent, e); err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+		}
+		for _, o := range t.Obligations {
+			agency, err := roleAgency(ctx, tx, t.CaseID, o.OwnerRole)
+			if err != nil {
+				return err
+			}
+			o.OwnerAgencyID = agency
+			if _, err := tx.NamedExecContext(ctx, qUpsertObligation, o); err != nil {
+				return fmt.Errorf("obligation %s: %w", o.ID, err)
+			}
+		}
+		for _, n := range t.Notifications {
+			agency, err := roleAgency(ctx, tx, t.CaseID, n.RecipientRole)
+			if err != nil {
+				return err
+			}
+			n.RecipientAgencyID = agency
+			if _, err := tx.NamedExecContext(ctx, qInsertNotification, n); err != nil {
+				return fmt.Errorf("notification %s: %w", n.ID, err)
+			}
+		}
+		if t.Stage != "" {
+			if _, err := tx.ExecContext(ctx, qSetStage, t.CaseID, t.Stage, t.At); err != nil {
+				return fmt.Errorf("stage of case %s: %w", t.CaseID, err)
+			}
+		}
+		if t.ClosureReason != "" {
+			if _, err := tx.ExecContext(ctx, qCloseCase, t.CaseID, t.ClosureReason); err != nil {
+				return fmt.Errorf("close case %s: %w", t.CaseID, err)
+			}
+		}
+		if t.RemoveIdentity {
+			if _, err := tx.ExecContext(ctx, qDeletePerson, t.CaseID); err != nil {
+				return fmt.Errorf("remove identity of case %s: %w", t.CaseID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func roleAgency(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, role string) (*uuid.UUID, error) {
+	var id *uuid.UUID
+	if err := tx.GetContext(ctx, &id, qRoleAgency, caseID, role); err != nil {
+		return nil, fmt.Errorf("agency of role %s for case %s: %w", role, caseID, notFound(err))
+	}
+	return id, nil
+}
+
+// Obligations returns a case's obligation instances in order.
+func (s *Store) Obligations(ctx context.Context, caseID uuid.UUID) ([]Obligation, error) {
+	out := []Obligation{}
+	if err := s.db.SelectContext(ctx, &out, qCaseObligations, caseID); err != nil {
+		return nil, fmt.Errorf("obligations of case %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// CaseNotifications returns the outbox rows of a case.
+func (s *Store) CaseNotifications(ctx context.Context, caseID uuid.UUID) ([]Notification, error) {
+	out := []Notification{}
+	if err := s.db.SelectContext(ctx, &out, qCaseNotifications, caseID); err != nil {
+		return nil, fmt.Errorf("notifications of case %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// AddNote stores the free text of a command before the command runs.
+func (s *Store) AddNote(ctx context.Context, id, caseID uuid.UUID, kind string, author uuid.UUID, body string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, qInsertNote, id, caseID, kind, author, body, at); err != nil {
+		return fmt.Errorf("note for case %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// DeleteNote removes the note of a command the workflow refused.
+func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID) error {
+	if _, err := s.db.ExecContext(ctx, qDeleteNote, id); err != nil {
+		return fmt.Errorf("delete note %s: %w", id, err)
+	}
+	return nil
+}
