@@ -55,12 +55,11 @@ type Parts struct {
 
 // Start brings the chosen parts up in dependency order. On error, whatever
 // started is stopped again.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (sys *System, err error) {
-	sys = &System{Config: cfg, Log: log}
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (_ *System, err error) {
+	sys := &System{Config: cfg, Log: log}
 	defer func() {
 		if err != nil {
 			sys.Stop()
-			sys = nil
 		}
 	}()
 	if sys.SOPs, err = sop.LoadPath(cfg.SOPPath); err != nil {
