@@ -10,8 +10,73 @@ import (
 // Activity names; package activities registers its methods under them, so
 // that this package need not import the SQL side.
 const (
-	ActivityRecord = "RecordCaseEvents"
+	ActivityRecord         = "RecordCaseEvents"
+	ActivityRecordReferral = "RecordReferral"
+	ActivityNextProvider   = "NextProvider"
+	ActivityHoldBed        = "HoldBed"
+	ActivityFreeBed        = "FreeBed"
 )
+
+// ProviderQuery asks for the next provider of a service for a referral.
+type ProviderQuery struct {
+	Service   string
+	Region    string
+	Exclude   []string
+	Requested string
+	At        time.Time
+}
+
+// BedRequest holds or frees the shelter bed of a referral (idempotent per referral).
+type BedRequest struct {
+	ReferralID string
+	AgencyID   string
+}
+
+// ReferralRow is the read-model row of a referral.
+type ReferralRow struct {
+	ID                string
+	CaseID            string
+	Service           string
+	Urgent            bool
+	Region            string
+	SenderID          string
+	SenderAgencyID    string
+	RequestedAgencyID string
+	AgencyID          string
+	Status            string
+	Attempt           int
+	Redirections      int
+	SentAt            time.Time
+	DueAt             time.Time
+	AcceptedAt        *time.Time
+	CompletedAt       *time.Time
+	WithdrawnAt       *time.Time
+	Outcome           string
+	NoteID            string
+}
+
+// AttemptRecord is one provider a referral was sent to, and its answer.
+type AttemptRecord struct {
+	Attempt       int
+	AgencyID      string
+	SentAt        time.Time
+	DueAt         time.Time
+	AnsweredAt    *time.Time
+	Answer        string
+	DeclineReason string
+}
+
+// ReferralRecordInput writes one step of a referral in one transaction.
+type ReferralRecordInput struct {
+	CaseID        string
+	SOPVersion    string
+	At            time.Time
+	Referral      ReferralRow
+	Attempt       *AttemptRecord
+	Events        []EventRecord
+	Obligations   []ObligationRecord
+	Notifications []NotificationRecord
+}
 
 // EventRecord is one timeline event. Data holds codes only, never free text.
 type EventRecord struct {
@@ -26,16 +91,18 @@ type EventRecord struct {
 
 // ObligationRecord is the read-model row of an obligation instance.
 type ObligationRecord struct {
-	ID          string
-	Obligation  string
-	Kind        string
-	OwnerRole   string
-	StartsAt    time.Time
-	DueAt       time.Time
-	MetAt       *time.Time
-	BreachedAt  *time.Time
-	CancelledAt *time.Time
-	Status      string
+	ID         string
+	Obligation string
+	Kind       string
+	OwnerRole  string
+	// OwnerAgencyID names the owner when the role alone does not (a referral's provider).
+	OwnerAgencyID string
+	StartsAt      time.Time
+	DueAt         time.Time
+	MetAt         *time.Time
+	BreachedAt    *time.Time
+	CancelledAt   *time.Time
+	Status        string
 }
 
 // NotificationRecord asks the outbox to tell a role of an agency that
@@ -47,7 +114,9 @@ type NotificationRecord struct {
 	Obligation    string
 	ObligationID  string
 	RecipientRole string
-	DueAt         time.Time
+	// RecipientAgencyID names the agency when the role alone does not.
+	RecipientAgencyID string
+	DueAt             time.Time
 }
 
 // RecordInput writes one transition of a case to the read model in one

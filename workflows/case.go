@@ -67,6 +67,7 @@ func CaseWorkflowID(caseID string) string { return "case-" + caseID }
 type CaseInput struct {
 	CaseID             string
 	AgencyID           string
+	Region             string
 	OpenedBy           string
 	SOPID              string
 	SOPVersion         string
@@ -107,6 +108,7 @@ type Closure struct {
 type CaseState struct {
 	CaseID             string
 	AgencyID           string
+	Region             string
 	OpenedBy           string
 	SOPVersion         string
 	Stage              string
@@ -121,6 +123,7 @@ type CaseState struct {
 	Closure            *Closure
 	ClosureReason      string
 	Obligations        []ObligationState
+	Referrals          []ReferralRef
 	// Seq numbers the events this case has recorded; event IDs derive from it.
 	Seq int
 }
@@ -158,9 +161,13 @@ func (c *Cases) Run(ctx workflow.Context, in CaseInput) error {
 		r.state = CaseState{CaseID: in.CaseID, AgencyID: in.AgencyID, OpenedBy: in.OpenedBy, SOPVersion: in.SOPVersion,
 			Child: in.Child, Stage: StageScreening, ConsentReferral: in.ConsentReferral, ConsentDataSharing: in.ConsentDataSharing}
 	}
+	if r.state.Region == "" {
+		r.state.Region = in.Region
+	}
 	if err := r.registerHandlers(); err != nil {
 		return err
 	}
+	r.listenToReferrals()
 	if !r.state.Opened {
 		if err := r.open(); err != nil {
 			return err
@@ -228,6 +235,7 @@ func (r *caseRun) waitUntilClosed() error {
 	if r.state.Stage == StageClosed {
 		return nil
 	}
+	r.drainReferralSignals()
 	next := r.in
 	state := r.state
 	next.State = &state
@@ -279,6 +287,7 @@ func (r *caseRun) apply(ctx workflow.Context, t transition) error {
 	}
 	if closing {
 		r.state.ClosureReason = t.closureReason
+		r.withdrawReferrals(ctx, t.closureReason)
 	}
 	started := append([]string(nil), t.rewatch...)
 	if !closing {
@@ -331,5 +340,7 @@ func (r *caseRun) event(kind string, at time.Time, actor string, data map[string
 // Register registers the workflows under their stable names; the worker and
 // the replay tests use the same registration.
 func Register(r worker.WorkflowRegistry, sops *sop.Set) {
-	r.RegisterWorkflowWithOptions((&Cases{SOPs: sops}).Run, workflow.RegisterOptions{Name: CaseWorkflowName})
+	c := &Cases{SOPs: sops}
+	r.RegisterWorkflowWithOptions(c.Run, workflow.RegisterOptions{Name: CaseWorkflowName})
+	r.RegisterWorkflowWithOptions(c.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
 }

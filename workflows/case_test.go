@@ -135,20 +135,23 @@ func (h *harness) update(after time.Duration, name string, arg any, wantRule str
 	at := h.at
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
-			OnAccept: func() {
-				if wantRule != "" {
-					h.t.Errorf("%s at +%s: accepted, want refusal %q", name, at, wantRule)
-				}
-			},
+			OnAccept: func() {},
 			OnReject: func(err error) {
 				var appErr *temporal.ApplicationError
 				if wantRule == "" || !errors.As(err, &appErr) || appErr.Type() != wantRule {
 					h.t.Errorf("%s at +%s: refused with %v, want %q", name, at, err, wantRule)
 				}
 			},
+			// A rule may also be enforced by the handler, once it holds the lock.
 			OnComplete: func(_ any, err error) {
-				if err != nil && wantRule == "" {
+				var appErr *temporal.ApplicationError
+				switch {
+				case err != nil && wantRule == "":
 					h.t.Errorf("%s at +%s failed: %v", name, at, err)
+				case err == nil && wantRule != "":
+					h.t.Errorf("%s at +%s: done, want refusal %q", name, at, wantRule)
+				case err != nil && (!errors.As(err, &appErr) || appErr.Type() != wantRule):
+					h.t.Errorf("%s at +%s: failed with %v, want %q", name, at, err, wantRule)
 				}
 			},
 		}, arg)

@@ -17,7 +17,7 @@ func TestReplayHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"adult_full_path", "negative_confirmed", "negative_overturned_then_withdrawn", "consent_declined",
-		"child_deadlines_missed_closure_rejected", "continued_as_new"}
+		"child_deadlines_missed_closure_rejected", "continued_as_new", "referral_redirected_completed", "referral_child"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[filepath.Base(f[:len(f)-len(".json")])] = true

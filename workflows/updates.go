@@ -118,6 +118,7 @@ func (r *caseRun) registerHandlers() error {
 		{UpdateApproveClosure, r.approveClosure, func(c Command) error { return r.checkAnswerClosure(c, "approve") }},
 		{UpdateRejectClosure, r.rejectClosure, func(c Command) error { return r.checkAnswerClosure(c, "reject") }},
 		{UpdateFollowUp, r.followUp, func(c Command) error { return r.checkFollowUp() }},
+		{UpdateRefer, r.refer, func(c ReferCommand) error { return r.checkRefer(c) }},
 	}
 	for _, h := range handlers {
 		opts := workflow.UpdateHandlerOptions{Validator: h.validate}
@@ -421,6 +422,9 @@ func (r *caseRun) checkRequestClosure(c ClosureCommand) error {
 	}
 	if !r.sop.IsClosureReason(c.Reason) {
 		return ruleError("unknown_closure_reason", "%q is not a closure reason of SOP %s", c.Reason, r.sop.Version)
+	}
+	if n := r.openReferrals(); n > 0 {
+		return ruleError("open_referrals", "%d referrals are open: complete or withdraw them first", n)
 	}
 	return nil
 }

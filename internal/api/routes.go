@@ -58,6 +58,14 @@ func (s *Server) routes() []Route {
 			Handler: s.noteCommand(workflows.UpdateRejectClosure, "closure_rejection")},
 		{Method: "POST", Path: "/api/v1/cases/:id/follow-up", Access: roles, Roles: caseOwners,
 			Handler: s.noteCommand(workflows.UpdateFollowUp, "follow_up")},
+		{Method: "POST", Path: "/api/v1/cases/:id/referrals", Access: roles, Roles: referrers, Handler: s.refer},
+		{Method: "POST", Path: "/api/v1/cases/:id/referrals/:referral_id/withdraw", Access: roles, Roles: referrers, Handler: s.withdrawReferral},
+		{Method: "GET", Path: "/api/v1/referrals", Access: roles, Roles: providers, Handler: s.inbox},
+		{Method: "GET", Path: "/api/v1/referrals/:id", Access: roles, Roles: providers, Handler: s.getReferral},
+		{Method: "POST", Path: "/api/v1/referrals/:id/accept", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateAccept)},
+		{Method: "POST", Path: "/api/v1/referrals/:id/decline", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateDecline)},
+		{Method: "POST", Path: "/api/v1/referrals/:id/progress", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateProgress)},
+		{Method: "POST", Path: "/api/v1/referrals/:id/complete", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateComplete)},
 	}
 }
 
@@ -67,6 +75,9 @@ var (
 	caseOwners  = []auth.Role{auth.Frontline, auth.Supervisor}
 	authority   = []auth.Role{auth.CompetentAuthority}
 	supervisors = []auth.Role{auth.Supervisor}
+	// Referrals are made by the case owner or the competent authority.
+	referrers = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
+	providers = []auth.Role{auth.Provider}
 )
 
 // authorize is the one authentication and role gate in front of every

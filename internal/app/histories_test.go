@@ -20,10 +20,13 @@ import (
 
 // -record-histories rewrites workflows/testdata/histories from these runs;
 // without it the scenarios still run, as integration tests of each SOP path.
+// referralHistory is the referral whose history the referral scenario saves.
+var referralHistory string
+
 var recordHistories = flag.Bool("record-histories", false, "write the scenario histories to workflows/testdata/histories")
 
 type actors struct {
-	officer, supervisor, decider, reviewer *testenv.Client
+	officer, supervisor, decider, reviewer, lebapShelter, ashgabatShelter *testenv.Client
 }
 
 type scenario struct {
@@ -72,6 +75,18 @@ func decided(t *testing.T, c *testenv.Client, base, kind, outcome string) string
 }
 
 var scenarios = []scenario{
+	{name: "referral_redirected_completed", wantAt: workflows.StageClosed, steps: func(t *testing.T, a actors, base string) {
+		var ref struct{ ID string }
+		mustStatus(t, "refer", a.officer.Do(t, "POST", base+"/referrals", map[string]any{"service": "shelter", "note": "n"}, &ref), http.StatusCreated)
+		mustStatus(t, "decline", a.lebapShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/decline", map[string]string{"reason": "no_capacity"}, nil), http.StatusOK)
+		testenv.Eventually(t, 20*time.Second, "the redirect", func() bool {
+			return a.ashgabatShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/accept", nil, nil) == http.StatusOK
+		})
+		mustStatus(t, "progress", a.ashgabatShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/progress", map[string]string{"note": "ok"}, nil), http.StatusOK)
+		mustStatus(t, "complete", a.ashgabatShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/complete", map[string]string{"outcome": "service_provided"}, nil), http.StatusOK)
+		mustStatus(t, "withdraw consent", a.officer.Do(t, "POST", base+"/consent/withdraw", map[string]string{"reason": "r"}, nil), http.StatusOK)
+		referralHistory = ref.ID
+	}},
 	{name: "adult_full_path", wantAt: workflows.StageClosed, steps: func(t *testing.T, a actors, base string) {
 		decided(t, a.decider, base, "preliminary", "positive")
 		waitStage(t, a.officer, base, workflows.StageAssistance) // the recovery period ends
@@ -124,10 +139,12 @@ func TestSOPPathsOverHTTP(t *testing.T) {
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
 	a := actors{
-		officer:    anon.Login(t, "officer@lebap-police.example"),
-		supervisor: anon.Login(t, "supervisor@lebap-police.example"),
-		decider:    anon.Login(t, "decider@authority.example"),
-		reviewer:   anon.Login(t, "reviewer@authority.example"),
+		officer:         anon.Login(t, "officer@lebap-police.example"),
+		supervisor:      anon.Login(t, "supervisor@lebap-police.example"),
+		decider:         anon.Login(t, "decider@authority.example"),
+		reviewer:        anon.Login(t, "reviewer@authority.example"),
+		lebapShelter:    anon.Login(t, "shelter@lebap-shelter.example"),
+		ashgabatShelter: anon.Login(t, "shelter@ashgabat-shelter.example"),
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -144,6 +161,9 @@ func TestSOPPathsOverHTTP(t *testing.T) {
 			}
 			waitStage(t, a.officer, base, sc.wantAt)
 			saveHistory(t, sys, workflows.CaseWorkflowID(c.ID), "", sc.name)
+			if sc.name == "referral_redirected_completed" {
+				saveHistory(t, sys, workflows.ReferralWorkflowID(referralHistory), "", "referral_child")
+			}
 		})
 	}
 }

@@ -200,6 +200,7 @@ func workflowInput(c *store.Case) workflows.CaseInput {
 	return workflows.CaseInput{
 		CaseID:             c.ID.String(),
 		AgencyID:           c.AgencyID.String(),
+		Region:             c.Region,
 		OpenedBy:           c.CreatedBy.String(),
 		SOPID:              c.SOPID,
 		SOPVersion:         c.SOPVersion,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -88,12 +89,24 @@ func (s *Service) update(ctx context.Context, caseID uuid.UUID, name, updateID s
 			return &state, nil
 		}
 	}
-	var appErr *temporal.ApplicationError
-	var actErr *temporal.ActivityError
-	if !errors.As(err, &actErr) && errors.As(err, &appErr) {
-		return nil, &RuleError{Rule: appErr.Type(), Detail: appErr.Message()}
+	if re := asRuleError(err); re != nil {
+		return nil, re
+	}
+	var gone *serviceerror.NotFound
+	if errors.As(err, &gone) { // the case's workflow has ended
+		return nil, &RuleError{Rule: "case_closed", Detail: "the case is closed"}
 	}
 	return nil, fmt.Errorf("%s on case %s: %w", name, caseID, err)
+}
+
+// asRuleError turns a workflow's refusal into a RuleError; nil for other errors.
+func asRuleError(err error) *RuleError {
+	var appErr *temporal.ApplicationError
+	var actErr *temporal.ActivityError
+	if err != nil && !errors.As(err, &actErr) && errors.As(err, &appErr) {
+		return &RuleError{Rule: appErr.Type(), Detail: appErr.Message()}
+	}
+	return nil
 }
 
 // Timeline returns a case's events for a caller who may see the case.

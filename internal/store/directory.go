@@ -21,6 +21,8 @@ type Agency struct {
 	Beds      int       `db:"beds" json:"beds"`
 	Occupancy int       `db:"occupancy" json:"occupancy"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	// LastReferredAt orders providers for routing (least recently used first).
+	LastReferredAt *time.Time `db:"last_referred_at" json:"-"`
 }
 
 // User is a person who signs in. PasswordHash never leaves the server.

@@ -91,25 +91,8 @@ func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
 		}
-		for _, o := range t.Obligations {
-			agency, err := roleAgency(ctx, tx, t.CaseID, o.OwnerRole)
-			if err != nil {
-				return err
-			}
-			o.OwnerAgencyID = agency
-			if _, err := tx.NamedExecContext(ctx, qUpsertObligation, o); err != nil {
-				return fmt.Errorf("obligation %s: %w", o.ID, err)
-			}
-		}
-		for _, n := range t.Notifications {
-			agency, err := roleAgency(ctx, tx, t.CaseID, n.RecipientRole)
-			if err != nil {
-				return err
-			}
-			n.RecipientAgencyID = agency
-			if _, err := tx.NamedExecContext(ctx, qInsertNotification, n); err != nil {
-				return fmt.Errorf("notification %s: %w", n.ID, err)
-			}
+		if err := writeObligationsAndNotifications(ctx, tx, t.CaseID, t.Obligations, t.Notifications); err != nil {
+			return err
 		}
 		if t.Stage != "" {
 			if _, err := tx.ExecContext(ctx, qSetStage, t.CaseID, t.Stage, t.At); err != nil {
@@ -128,6 +111,36 @@ func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 		}
 		return nil
 	})
+}
+
+// writeObligationsAndNotifications upserts obligation rows and queues
+// notifications, resolving roles to agencies where no agency is named.
+func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, obligations []Obligation, notes []Notification) error {
+	for _, o := range obligations {
+		if o.OwnerAgencyID == nil {
+			agency, err := roleAgency(ctx, tx, caseID, o.OwnerRole)
+			if err != nil {
+				return err
+			}
+			o.OwnerAgencyID = agency
+		}
+		if _, err := tx.NamedExecContext(ctx, qUpsertObligation, o); err != nil {
+			return fmt.Errorf("obligation %s: %w", o.ID, err)
+		}
+	}
+	for _, n := range notes {
+		if n.RecipientAgencyID == nil {
+			agency, err := roleAgency(ctx, tx, caseID, n.RecipientRole)
+			if err != nil {
+				return err
+			}
+			n.RecipientAgencyID = agency
+		}
+		if _, err := tx.NamedExecContext(ctx, qInsertNotification, n); err != nil {
+			return fmt.Errorf("notification %s: %w", n.ID, err)
+		}
+	}
+	return nil
 }
 
 func roleAgency(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, role string) (*uuid.UUID, error) {

@@ -1,0 +1,166 @@
+package api
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+type referralJSON struct {
+	ID           string     `json:"id"`
+	CaseID       string     `json:"case_id,omitempty"`
+	CaseNumber   string     `json:"case_number,omitempty"`
+	Service      string     `json:"service"`
+	Urgent       bool       `json:"urgent"`
+	Status       string     `json:"status"`
+	Attempt      int        `json:"attempt"`
+	Redirections int        `json:"redirections"`
+	AgencyID     *string    `json:"agency_id"`
+	SentAt       time.Time  `json:"sent_at"`
+	DueAt        *time.Time `json:"due_at"`
+	AcceptedAt   *time.Time `json:"accepted_at"`
+	CompletedAt  *time.Time `json:"completed_at"`
+	Outcome      *string    `json:"outcome"`
+	// Person and Note are in the provider's single-referral view only.
+	Person *providerPersonJSON `json:"person,omitempty"`
+	Note   *string             `json:"note,omitempty"`
+}
+
+// providerPersonJSON is the minimum a provider needs of the person.
+type providerPersonJSON struct {
+	GivenName   string   `json:"given_name"`
+	AgeBand     string   `json:"age_band"`
+	Sex         string   `json:"sex"`
+	Languages   []string `json:"languages"`
+	UrgentNeeds []string `json:"urgent_needs"`
+}
+
+func referralOf(r *store.Referral) referralJSON {
+	out := referralJSON{ID: r.ID.String(), Service: r.Service, Urgent: r.Urgent, Status: r.Status, Attempt: r.Attempt,
+		Redirections: r.Redirections, SentAt: r.SentAt.UTC(), DueAt: utc(r.DueAt), AcceptedAt: utc(r.AcceptedAt),
+		CompletedAt: utc(r.CompletedAt), Outcome: r.Outcome}
+	if r.AgencyID != nil {
+		a := r.AgencyID.String()
+		out.AgencyID = &a
+	}
+	return out
+}
+
+func (s *Server) refer(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound
+	}
+	var req cases.ReferRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	referralID, err := s.deps.Cases.Refer(c.UserContext(), mustPrincipal(c), id, req, c.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/referrals/" + referralID.String())
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": referralID.String()})
+}
+
+func (s *Server) withdrawReferral(c *fiber.Ctx) error {
+	caseID, err1 := uuid.Parse(c.Params("id"))
+	referralID, err2 := uuid.Parse(c.Params("referral_id"))
+	if err1 != nil || err2 != nil {
+		return cases.ErrNotFound
+	}
+	state, err := s.deps.Cases.WithdrawReferral(c.UserContext(), mustPrincipal(c), caseID, referralID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"id": referralID.String(), "status": state.Status})
+}
+
+func (s *Server) inbox(c *fiber.Ctx) error {
+	list, err := s.deps.Cases.Inbox(c.UserContext(), mustPrincipal(c), c.Query("status"), c.QueryInt("limit", 100))
+	if err != nil {
+		return err
+	}
+	out := make([]referralJSON, 0, len(list))
+	for i := range list {
+		out = append(out, referralOf(&list[i]))
+	}
+	return c.JSON(fiber.Map{"referrals": out})
+}
+
+func (s *Server) getReferral(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return cases.ErrNotFound
+	}
+	v, err := s.deps.Cases.ReferralForProvider(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	if err != nil {
+		return err
+	}
+	out := referralOf(v.Referral)
+	out.CaseNumber = v.CaseNumber
+	out.Person = &providerPersonJSON{GivenName: v.GivenName, AgeBand: v.AgeBand, Sex: v.Sex, Languages: v.Languages, UrgentNeeds: v.Urgent}
+	if out.Person.Languages == nil {
+		out.Person.Languages = []string{}
+	}
+	if v.Note != "" {
+		out.Note = &v.Note
+	}
+	return c.JSON(out)
+}
+
+type declineRequest struct {
+	Reason string `json:"reason" validate:"required,max=64"`
+	Note   string `json:"note" validate:"max=4000"`
+}
+
+type completeRequest struct {
+	Outcome string `json:"outcome" validate:"required,oneof=service_provided partially_provided person_left not_needed other"`
+	Note    string `json:"note" validate:"max=4000"`
+}
+
+// answer runs a provider's command and answers with the referral's state.
+func (s *Server) answer(update string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := uuid.Parse(c.Params("id"))
+		if err != nil {
+			return cases.ErrNotFound
+		}
+		var cmd workflows.AnswerCommand
+		var note string
+		switch update {
+		case workflows.UpdateDecline:
+			var req declineRequest
+			if err := decode(c, &req); err != nil {
+				return err
+			}
+			cmd.Reason, note = req.Reason, req.Note
+		case workflows.UpdateComplete:
+			var req completeRequest
+			if err := decode(c, &req); err != nil {
+				return err
+			}
+			cmd.Outcome, note = req.Outcome, req.Note
+		case workflows.UpdateProgress:
+			var req reasonlessNote
+			if err := decode(c, &req); err != nil {
+				return err
+			}
+			note = req.Note
+		}
+		state, err := s.deps.Cases.Answer(c.UserContext(), mustPrincipal(c), id, update, cmd, note)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"id": id.String(), "status": state.Status, "attempt": state.Attempt})
+	}
+}
+
+type reasonlessNote struct {
+	Note string `json:"note" validate:"required,max=4000"`
+}

@@ -1,0 +1,193 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+// ReferRequest is the body of POST /cases/{id}/referrals.
+type ReferRequest struct {
+	Service  string  `json:"service" validate:"required,max=64"`
+	AgencyID *string `json:"agency_id" validate:"omitempty,uuid"`
+	Note     string  `json:"note" validate:"max=4000"`
+}
+
+// Refer refers a case the caller may act on to a service. A named agency
+// must offer the service.
+func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ReferRequest, requestID string) (uuid.UUID, error) {
+	referralID := uuid.New()
+	var requested string
+	if req.AgencyID != nil {
+		id := uuid.MustParse(*req.AgencyID)
+		a, err := s.Store.Agency(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !slices.Contains(a.Services, req.Service)) {
+			return uuid.Nil, &ValidationError{Errors: []FieldError{{Field: "agency_id", Rule: "offers_service",
+				Message: "the named agency does not offer this service"}}}
+		}
+		if err != nil {
+			return uuid.Nil, err
+		}
+		requested = id.String()
+	}
+	cmd := Command{CaseID: caseID, Update: workflows.UpdateRefer, RequestID: requestID,
+		Arg: func(wc workflows.Command) any {
+			return workflows.ReferCommand{Command: wc, ActorAgencyID: p.AgencyID.String(), ReferralID: referralID.String(),
+				Service: req.Service, RequestedAgencyID: requested}
+		}}
+	if req.Note != "" {
+		cmd.Note = &Note{Kind: "referral", Body: req.Note}
+	}
+	state, err := s.Do(ctx, p, cmd)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	// A retried request answers with the referral its first attempt made.
+	if n := len(state.Referrals); n > 0 {
+		referralID = uuid.MustParse(state.Referrals[n-1].ID)
+	}
+	return referralID, nil
+}
+
+// WithdrawReferral withdraws one of the case's open referrals.
+func (s *Service) WithdrawReferral(ctx context.Context, p auth.Principal, caseID, referralID uuid.UUID) (*workflows.ReferralState, error) {
+	if _, err := s.Store.Case(ctx, auth.CaseScope(p), caseID); errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	ref, err := s.Store.Referral(ctx, referralID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ref.CaseID != caseID) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.referralUpdate(ctx, referralID, workflows.UpdateWithdraw, workflows.AnswerCommand{Command: workflows.Command{ActorID: p.UserID.String()}, ActorAgencyID: p.AgencyID.String()})
+}
+
+// ProviderView is what a provider sees of a referral: the minimum the
+// service needs, never the screening narrative or documents.
+type ProviderView struct {
+	Referral   *store.Referral
+	CaseNumber string
+	GivenName  string
+	AgeBand    string
+	Sex        string
+	Languages  []string
+	Urgent     []string
+	Note       string
+}
+
+// Inbox lists the referrals addressed to the caller's agency.
+func (s *Service) Inbox(ctx context.Context, p auth.Principal, status string, limit int) ([]store.Referral, error) {
+	if !p.Is(auth.Provider) {
+		return nil, ErrForbidden
+	}
+	return s.Store.AgencyReferrals(ctx, p.AgencyID, status, limit)
+}
+
+// providerReferral returns a referral addressed to the caller's agency; any other is ErrNotFound.
+func (s *Service) providerReferral(ctx context.Context, p auth.Principal, id uuid.UUID) (*store.Referral, error) {
+	if !p.Is(auth.Provider) {
+		return nil, ErrForbidden
+	}
+	ref, err := s.Store.Referral(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (ref.AgencyID == nil || *ref.AgencyID != p.AgencyID)) {
+		return nil, ErrNotFound
+	}
+	return ref, err
+}
+
+// ProviderFields are the only person fields a provider receives.
+var ProviderFields = []string{"given_name", "age_band", "sex", "languages", "urgent_needs"}
+
+// ReferralForProvider returns the minimum-necessary view; reading the given
+// name is audited like any identity read.
+func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id uuid.UUID, ri RequestInfo) (*ProviderView, error) {
+	ref, err := s.providerReferral(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Case(ctx, store.CaseScope{All: true}, ref.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	v := &ProviderView{Referral: ref, CaseNumber: c.Number, AgeBand: c.AgeBand, Sex: c.Sex, Urgent: c.UrgentNeeds}
+	if person, err := s.Store.Person(ctx, ref.CaseID); err == nil {
+		entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
+			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: store.Strings{"given_name", "languages"}, RequestID: ri.RequestID}
+		if err := s.Store.Audit(ctx, entry); err != nil {
+			return nil, err
+		}
+		v.GivenName, v.Languages = person.GivenName, person.Languages
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if ref.NoteID != nil {
+		if v.Note, err = s.Store.NoteBody(ctx, *ref.NoteID, ref.CaseID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// Answer runs a provider's command (accept, decline, progress, complete) on a
+// referral addressed to its agency.
+func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, update string, cmd workflows.AnswerCommand, note string) (*workflows.ReferralState, error) {
+	ref, err := s.providerReferral(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Status != workflows.ReferralPending && ref.Status != workflows.ReferralAccepted {
+		return nil, &RuleError{Rule: "referral_closed", Detail: "the referral is " + ref.Status}
+	}
+	cmd.ActorID, cmd.ActorAgencyID = p.UserID.String(), p.AgencyID.String()
+	var noteID uuid.UUID
+	if note != "" {
+		noteID = uuid.New()
+		if err := s.Store.AddNote(ctx, noteID, ref.CaseID, "referral_"+update, p.UserID, note, s.now().UTC()); err != nil {
+			return nil, err
+		}
+		cmd.NoteID = noteID.String()
+	}
+	state, err := s.referralUpdate(ctx, id, update, cmd)
+	if err != nil && note != "" {
+		if derr := s.Store.DeleteNote(context.WithoutCancel(ctx), noteID); derr != nil {
+			s.Log.Warn("remove note of refused answer", "referral_id", id, "error", derr)
+		}
+	}
+	return state, err
+}
+
+func (s *Service) referralUpdate(ctx context.Context, id uuid.UUID, name string, arg any) (*workflows.ReferralState, error) {
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.ReferralWorkflowID(id.String()),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		var state workflows.ReferralState
+		if err = handle.Get(ctx, &state); err == nil {
+			return &state, nil
+		}
+	}
+	if re := asRuleError(err); re != nil {
+		return nil, re
+	}
+	var gone *serviceerror.NotFound
+	if errors.As(err, &gone) { // the referral's workflow has ended
+		return nil, &RuleError{Rule: "referral_closed", Detail: "the referral is closed"}
+	}
+	return nil, fmt.Errorf("%s on referral %s: %w", name, id, err)
+}
