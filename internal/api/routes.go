@@ -66,6 +66,11 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/referrals/:id/decline", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateDecline)},
 		{Method: "POST", Path: "/api/v1/referrals/:id/progress", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateProgress)},
 		{Method: "POST", Path: "/api/v1/referrals/:id/complete", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateComplete)},
+		{Method: "GET", Path: "/api/v1/agencies", Access: roles, Roles: admins, Handler: s.listAgencies},
+		{Method: "POST", Path: "/api/v1/agencies", Access: roles, Roles: admins, Handler: s.createAgency},
+		{Method: "PATCH", Path: "/api/v1/agencies/:id", Access: roles, Roles: admins, Handler: s.patchAgency},
+		{Method: "GET", Path: "/api/v1/users", Access: roles, Roles: admins, Handler: s.listUsers},
+		{Method: "POST", Path: "/api/v1/users", Access: roles, Roles: admins, Handler: s.createUser},
 	}
 }
 
@@ -78,6 +83,7 @@ var (
 	// Referrals are made by the case owner or the competent authority.
 	referrers = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
 	providers = []auth.Role{auth.Provider}
+	admins    = []auth.Role{auth.Admin}
 )
 
 // authorize is the one authentication and role gate in front of every

@@ -172,3 +172,33 @@ func (s *Store) DeactivateUser(ctx context.Context, id uuid.UUID, now time.Time)
 		return nil
 	})
 }
+
+// AgencyChange lists the directory fields an administrator changes; nil keeps a field.
+type AgencyChange struct {
+	Services, Regions, Languages *[]string
+	Beds                         *int
+}
+
+const qUpdateAgency = `UPDATE agencies SET
+	services = COALESCE($2, services), regions = COALESCE($3, regions), languages = COALESCE($4, languages),
+	beds = COALESCE($5, beds) WHERE id = $1`
+
+// UpdateAgency changes an agency's services, regions, languages or beds.
+// Beds below the current occupancy are refused by the table's check only
+// when negative; a shelter may be over capacity until beds free up.
+func (s *Store) UpdateAgency(ctx context.Context, id uuid.UUID, ch AgencyChange) (*Agency, error) {
+	arr := func(p *[]string) any {
+		if p == nil {
+			return nil
+		}
+		return Strings(*p)
+	}
+	res, err := s.db.ExecContext(ctx, qUpdateAgency, id, arr(ch.Services), arr(ch.Regions), arr(ch.Languages), ch.Beds)
+	if err != nil {
+		return nil, fmt.Errorf("update agency %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, fmt.Errorf("agency %s: %w", id, ErrNotFound)
+	}
+	return s.Agency(ctx, id)
+}

@@ -1,0 +1,52 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/nrm-tm/nrm/internal/testenv"
+)
+
+func TestAdministratorsManageTheDirectory(t *testing.T) {
+	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
+	sys := testenv.Start(t, cfg)
+	anon := testenv.NewClient(sys)
+	admin := anon.Login(t, "admin@nrm.example")
+	shelter := anon.Login(t, "shelter@lebap-shelter.example")
+
+	var p problem
+	if st := shelter.Do(t, "GET", "/api/v1/agencies", nil, &p); st != http.StatusForbidden {
+		t.Errorf("provider listing agencies: %d, want 403", st)
+	}
+	bad := map[string]any{"name": "Mary shelter", "type": "ngo", "region": "atlantis", "services": []string{"shelter"}, "beds": 8}
+	if st := admin.Do(t, "POST", "/api/v1/agencies", bad, &p); st != http.StatusUnprocessableEntity {
+		t.Errorf("unknown region: %d, want 422", st)
+	}
+	good := map[string]any{"name": "Mary shelter", "type": "ngo", "region": "mary", "services": []string{"shelter"}, "languages": []string{"tk"}, "beds": 8}
+	var a struct {
+		ID   string `json:"id"`
+		Beds int    `json:"beds"`
+	}
+	mustStatus(t, "create agency", admin.Do(t, "POST", "/api/v1/agencies", good, &a), http.StatusCreated)
+	if st := admin.Do(t, "POST", "/api/v1/agencies", good, &p); st != http.StatusUnprocessableEntity || p.Errors[0].Rule != "unique" {
+		t.Errorf("duplicate name: %d %+v", st, p.Errors)
+	}
+	mustStatus(t, "patch beds", admin.Do(t, "PATCH", "/api/v1/agencies/"+a.ID, map[string]int{"beds": 10}, &a), http.StatusOK)
+	if a.Beds != 10 {
+		t.Errorf("beds after patch = %d", a.Beds)
+	}
+	user := map[string]string{"email": "caseworker@mary-shelter.example", "name": "Caseworker", "role": "provider", "agency_id": a.ID, "password": "short"}
+	if st := admin.Do(t, "POST", "/api/v1/users", user, &p); st != http.StatusUnprocessableEntity {
+		t.Errorf("short password: %d, want 422", st)
+	}
+	user["password"] = "a long enough passphrase"
+	mustStatus(t, "create user", admin.Do(t, "POST", "/api/v1/users", user, nil), http.StatusCreated)
+	c := &testenv.Client{Base: anon.Base, HTTP: anon.HTTP}
+	var login struct{ Token string }
+	mustStatus(t, "new user logs in", c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"email": user["email"], "password": user["password"]}, &login), http.StatusOK)
+	var audits int
+	testenv.Must(t, sys.Store.DB().Get(&audits, `SELECT count(*) FROM audit_log WHERE action IN ('agency.create','agency.update','user.create')`))
+	if audits != 3 {
+		t.Errorf("%d audit rows for administrative commands, want 3", audits)
+	}
+}
