@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
 )
@@ -22,6 +23,7 @@ import (
 // Activities carries the dependencies of every activity.
 type Activities struct {
 	Store *store.Store
+	Vault *identity.Vault
 }
 
 // Register adds the activities to a worker under the names the workflows use.
@@ -31,6 +33,7 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	w.RegisterActivityWithOptions(a.NextProvider, activity.RegisterOptions{Name: workflows.ActivityNextProvider})
 	w.RegisterActivityWithOptions(a.HoldBed, activity.RegisterOptions{Name: workflows.ActivityHoldBed})
 	w.RegisterActivityWithOptions(a.FreeBed, activity.RegisterOptions{Name: workflows.ActivityFreeBed})
+	w.RegisterActivityWithOptions(a.ShredIdentity, activity.RegisterOptions{Name: workflows.ActivityShredIdentity})
 }
 
 func badInput(what string, err error) error {
@@ -243,4 +246,13 @@ func bedIDs(r workflows.BedRequest) (uuid.UUID, uuid.UUID, error) {
 		return uuid.Nil, uuid.Nil, badInput("agency ID", err)
 	}
 	return ref, agency, nil
+}
+
+// ShredIdentity destroys a case's identity once its retention period ended.
+func (a *Activities) ShredIdentity(ctx context.Context, caseID string) error {
+	id, err := uuid.Parse(caseID)
+	if err != nil {
+		return badInput("case ID", err)
+	}
+	return a.Vault.Shred(ctx, id, time.Now())
 }

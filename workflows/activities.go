@@ -15,6 +15,8 @@ const (
 	ActivityNextProvider   = "NextProvider"
 	ActivityHoldBed        = "HoldBed"
 	ActivityFreeBed        = "FreeBed"
+	// ActivityShredIdentity destroys a case's data key when retention ends.
+	ActivityShredIdentity = "ShredIdentity"
 )
 
 // ProviderQuery asks for the next provider of a service for a referral.

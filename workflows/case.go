@@ -233,7 +233,7 @@ func (r *caseRun) waitUntilClosed() error {
 		return err
 	}
 	if r.state.Stage == StageClosed {
-		return nil
+		return r.keepUntilRetentionEnds()
 	}
 	r.drainReferralSignals()
 	next := r.in
@@ -343,4 +343,23 @@ func Register(r worker.WorkflowRegistry, sops *sop.Set) {
 	c := &Cases{SOPs: sops}
 	r.RegisterWorkflowWithOptions(c.Run, workflow.RegisterOptions{Name: CaseWorkflowName})
 	r.RegisterWorkflowWithOptions(c.Referral, workflow.RegisterOptions{Name: ReferralWorkflowName})
+}
+
+// keepUntilRetentionEnds waits out the SOP's retention period after closure
+// and then destroys the identity (crypto-shredding); the anonymised record
+// stays. Cases closed by earlier workflow code ended at closure: the version
+// marker keeps their histories replaying as they ran.
+func (r *caseRun) keepUntilRetentionEnds() error {
+	if workflow.GetVersion(r.ctx, "retention-shred", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	if r.sop.IdentityRetention.IsZero() {
+		return nil
+	}
+	until := r.sop.Calendar.Deadline(workflow.Now(r.ctx), r.sop.IdentityRetention)
+	if err := workflow.Sleep(r.ctx, until.Sub(workflow.Now(r.ctx))); err != nil {
+		return err
+	}
+	ctx := workflow.WithActivityOptions(r.ctx, readModelActivity)
+	return workflow.ExecuteActivity(ctx, ActivityShredIdentity, r.state.CaseID).Get(ctx, nil)
 }

@@ -26,6 +26,14 @@ type recorder struct {
 	notifications []NotificationRecord
 	removed       bool
 	closure       string
+	shreddedAt    time.Time
+}
+
+func (r *recorder) shred(ctx context.Context, caseID string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.shreddedAt = activity.GetInfo(ctx).StartedTime
+	return nil
 }
 
 func (r *recorder) record(_ context.Context, in RecordInput) error {
@@ -125,6 +133,7 @@ func newHarness(t *testing.T, start time.Time) *harness {
 	rec := &recorder{obligations: map[string]ObligationRecord{}}
 	Register(env, loadSOPs(t))
 	env.RegisterActivityWithOptions(rec.record, activity.RegisterOptions{Name: ActivityRecord})
+	env.RegisterActivityWithOptions(rec.shred, activity.RegisterOptions{Name: ActivityShredIdentity})
 	return &harness{t: t, env: env, rec: rec}
 }
 

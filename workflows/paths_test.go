@@ -20,7 +20,15 @@ func TestAdultFullPath(t *testing.T) {
 	h.update(time.Minute, UpdateApproveClosure, Command{ActorID: "supervisor"}, "")
 	h.state(time.Minute, &afterApproval)
 	h.update(24*time.Hour, UpdateFollowUp, Command{ActorID: "officer"}, "")
+	// The identity is kept through the SOP's retention (1826 days), then shredded.
+	var shreddedEarly bool
+	h.at += 1825 * 24 * time.Hour
+	h.env.RegisterDelayedCallback(func() { shreddedEarly = !h.rec.shreddedAt.IsZero() }, h.at)
+	h.at += 2 * 24 * time.Hour
 	h.run(adult(tm, true))
+	if shreddedEarly || h.rec.shreddedAt.IsZero() {
+		t.Errorf("shredded before retention ended: %v; shredded at all: %v", shreddedEarly, !h.rec.shreddedAt.IsZero())
+	}
 
 	if afterPrelim.Stage != StageRecovery || afterPrelim.RecoveryEndsAt == nil {
 		t.Errorf("after a positive preliminary decision: stage %s, recovery ends %v", afterPrelim.Stage, afterPrelim.RecoveryEndsAt)
@@ -268,6 +276,8 @@ func TestChildTrackGuardianMissed(t *testing.T) {
 
 func TestAdultDeclinesConsent(t *testing.T) {
 	h := newHarness(t, monday)
+	var after CaseState
+	h.state(1827*24*time.Hour, &after)
 	h.run(adult(tm, false))
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow error: %v", err)

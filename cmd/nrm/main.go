@@ -20,6 +20,7 @@ commands:
   migrate up|status   apply or list PostgreSQL migrations
   user add            create a user (password from stdin or NRM_NEW_USER_PASSWORD)
   sop validate|show|diff   check, show and compare SOP files
+  keys rotate         re-wrap every case key under a new master key
   audit verify        check the audit log's hash chain (exit 1 and the entry ID when broken)
   reconcile           start the workflows of cases recorded without one, once
   healthcheck URL     exit 0 when URL answers 200 (for container health checks)
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return sopCommand(rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "healthcheck":

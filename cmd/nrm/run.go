@@ -41,7 +41,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	sys, err := app.Start(ctx, cfg, log, app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true, Reconciler: true})
+	sys, err := app.Start(ctx, cfg, log, app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true, Reconciler: true, LogNotifications: true})
 	if err != nil {
 		return fail(log, "nrm dev could not start", err)
 	}

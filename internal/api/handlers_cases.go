@@ -51,7 +51,14 @@ type caseJSON struct {
 	Screening          *screeningJSON   `json:"screening,omitempty"`
 	Indicators         []string         `json:"indicators,omitempty"`
 	Obligations        []obligationJSON `json:"obligations,omitempty"`
-	Person             *personJSON      `json:"person,omitempty"`
+	// PossibleDuplicate names the agencies to contact about an earlier case
+	// of the same person; nothing of that case is shown.
+	PossibleDuplicate *duplicateJSON `json:"possible_duplicate,omitempty"`
+	Person            *personJSON    `json:"person,omitempty"`
+}
+
+type duplicateJSON struct {
+	Agencies []string `json:"agencies"`
 }
 
 type obligationJSON struct {
@@ -149,6 +156,9 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	out, err := caseDetail(&cases.View{Case: opened.Case, Obligations: obligations})
 	if err != nil {
 		return err
+	}
+	if len(opened.DuplicateAgencies) > 0 {
+		out.PossibleDuplicate = &duplicateJSON{Agencies: opened.DuplicateAgencies}
 	}
 	c.Location("/api/v1/cases/" + opened.Case.ID.String())
 	return c.Status(fiber.StatusCreated).JSON(out)

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
@@ -26,6 +27,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
+	// Codec serves /codec/encode and /codec/decode for the Temporal UI and CLI.
+	Codec converter.PayloadCodec
 }
 
 // Server is the HTTP API.

@@ -19,7 +19,10 @@ import (
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/config"
+	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/devtemporal"
+	"github.com/nrm-tm/nrm/internal/identity"
+	"github.com/nrm-tm/nrm/internal/notify"
 	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
 )
@@ -30,6 +33,8 @@ type System struct {
 	Log      *slog.Logger
 	Store    *store.Store
 	SOPs     *sop.Set
+	Keys     *crypto.Keyring
+	Vault    *identity.Vault
 	Temporal client.Client
 	Dev      *devtemporal.Server
 	Worker   worker.Worker
@@ -49,6 +54,8 @@ type Parts struct {
 	Worker           bool
 	API              bool
 	Reconciler       bool
+	// LogNotifications also writes each delivered notification to the log (nrm dev).
+	LogNotifications bool
 	// TemporalDynamicConfig overrides settings of the embedded server (tests only).
 	TemporalDynamicConfig map[string]any
 }
@@ -71,6 +78,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 	if err := sys.checkSOPs(ctx); err != nil {
 		return nil, err
 	}
+	if sys.Keys, err = LoadKeyring(cfg, parts.EmbeddedTemporal); err != nil {
+		return nil, err
+	}
+	sys.Vault = &identity.Vault{Store: sys.Store, Keys: sys.Keys}
 	hostPort := cfg.TemporalAddress
 	if parts.EmbeddedTemporal {
 		dev, err := devtemporal.Start(devtemporal.Options{
@@ -88,18 +99,19 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		sys.stops = append(sys.stops, func() { dev.Stop() })
 		hostPort = dev.HostPort()
 	}
-	if sys.Temporal, err = DialTemporal(cfg, hostPort, quietTemporal(log)); err != nil {
+	if sys.Temporal, err = DialTemporal(cfg, hostPort, sys.Keys, quietTemporal(log)); err != nil {
 		return nil, err
 	}
 	sys.stops = append(sys.stops, sys.Temporal.Close)
 	sys.Cases = &cases.Service{Store: sys.Store, Temporal: sys.Temporal, TaskQueue: cfg.TaskQueue, SOPs: sys.SOPs,
-		Regions: cfg.Regions, Prefix: cfg.CasePrefix, Log: log}
+		Vault: sys.Vault, Regions: cfg.Regions, Prefix: cfg.CasePrefix, Log: log}
 	if parts.Worker {
-		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs)
+		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs, sys.Vault)
 		if err := sys.Worker.Start(); err != nil {
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
 		sys.stops = append(sys.stops, sys.Worker.Stop)
+		sys.startDispatcher(ctx, parts.LogNotifications)
 	}
 	if parts.Reconciler {
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -156,7 +168,8 @@ func (s *System) checkSOPs(ctx context.Context) error {
 
 func (s *System) startAPI(cfg *config.Config) error {
 	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax, MaxFailures: 10, LockFor: 15 * time.Minute}
-	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit})
+	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
+		Codec: crypto.NewPayloadCodec(s.Keys)})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -229,3 +242,42 @@ func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
 	return minLevel{h: m.h.WithAttrs(a), min: m.min}
 }
 func (m minLevel) WithGroup(n string) slog.Handler { return minLevel{h: m.h.WithGroup(n), min: m.min} }
+
+// LoadKeyring reads the master key (and the one being rotated away from).
+// `nrm dev` generates a key into its data directory on first start; every
+// other process refuses to run without one.
+func LoadKeyring(cfg *config.Config, dev bool) (*crypto.Keyring, error) {
+	current, err := crypto.LoadMasterKey(cfg.MasterKey, cfg.MasterKeyFile)
+	if errors.Is(err, crypto.ErrNoMasterKey) && dev {
+		current, err = crypto.GenerateMasterKeyFile(filepath.Join(cfg.DataDir, "master.key"))
+	}
+	if errors.Is(err, crypto.ErrNoMasterKey) {
+		return nil, fmt.Errorf("no master key: set NRM_MASTER_KEY_FILE (or NRM_MASTER_KEY); identity data cannot be stored without one")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var older []crypto.MasterKey
+	if cfg.PreviousKeyFile != "" {
+		prev, err := crypto.LoadMasterKey("", cfg.PreviousKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("NRM_PREVIOUS_KEY_FILE: %w", err)
+		}
+		older = append(older, prev)
+	}
+	return crypto.NewKeyring(current, older...)
+}
+
+// startDispatcher delivers the notification outbox through the agencies' channels.
+func (s *System) startDispatcher(ctx context.Context, logDeliveries bool) {
+	cfg := s.Config
+	d := &notify.Dispatcher{Store: s.Store, PublicURL: cfg.PublicURL, Log: s.Log,
+		SMTP: notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
+	if logDeliveries {
+		d.Channels = []notify.Channel{notify.LogChannel{Log: s.Log}}
+	}
+	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(nctx) }()
+	s.stops = append(s.stops, func() { cancel(); <-done })
+}

@@ -131,10 +131,13 @@ func TestCaseCommandsOverHTTP(t *testing.T) {
 			t.Fatalf("free text or identity reached Temporal history in event %d (%s)", ev.EventId, ev.EventType)
 		}
 	}
-	var stored string
-	testenv.Must(t, sys.Store.DB().Get(&stored, `SELECT body FROM case_notes WHERE case_id = $1 AND kind = 'decision'`, opened.ID))
-	if stored != reason {
-		t.Errorf("decision reason not kept in PostgreSQL")
+	var sealed []byte
+	testenv.Must(t, sys.Store.DB().Get(&sealed, `SELECT body FROM case_notes WHERE case_id = $1 AND kind = 'decision'`, opened.ID))
+	if strings.Contains(string(sealed), "CANARY-REASON") {
+		t.Errorf("the decision reason is stored in clear")
+	}
+	if stored, err := sys.Vault.OpenNote(ctx, uuid.MustParse(opened.ID), sealed); err != nil || stored != reason {
+		t.Errorf("decision reason not kept in PostgreSQL: %q, %v", stored, err)
 	}
 }
 

@@ -9,11 +9,14 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/nrm-tm/nrm/activities"
 	"github.com/nrm-tm/nrm/internal/config"
+	"github.com/nrm-tm/nrm/internal/crypto"
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
@@ -29,11 +32,14 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 }
 
 // DialTemporal connects a client to the Temporal frontend, with mTLS when configured.
-func DialTemporal(cfg *config.Config, hostPort string, log *slog.Logger) (client.Client, error) {
+func DialTemporal(cfg *config.Config, hostPort string, keys *crypto.Keyring, log *slog.Logger) (client.Client, error) {
 	opts := client.Options{
 		HostPort:  hostPort,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+		// Every payload is encrypted on its way to Temporal (defence in depth:
+		// the workflows carry IDs and codes only).
+		DataConverter: converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), crypto.NewPayloadCodec(keys)),
 	}
 	if cfg.TemporalTLSCA != "" || cfg.TemporalTLSCert != "" {
 		tlsConf, err := temporalTLS(cfg)
@@ -73,9 +79,9 @@ func temporalTLS(cfg *config.Config) (*tls.Config, error) {
 }
 
 // NewWorker registers every workflow and activity on the task queue.
-func NewWorker(c client.Client, taskQueue string, st *store.Store, sops *sop.Set) worker.Worker {
+func NewWorker(c client.Client, taskQueue string, st *store.Store, sops *sop.Set, vault *identity.Vault) worker.Worker {
 	w := worker.New(c, taskQueue, worker.Options{})
 	workflows.Register(w, sops)
-	(&activities.Activities{Store: st}).Register(w)
+	(&activities.Activities{Store: st, Vault: vault}).Register(w)
 	return w
 }

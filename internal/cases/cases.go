@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
@@ -54,6 +55,7 @@ type Service struct {
 	Temporal  client.Client
 	TaskQueue string
 	SOPs      *sop.Set
+	Vault     *identity.Vault
 	Regions   []string
 	Prefix    string // case number prefix, e.g. TM
 	Log       *slog.Logger
@@ -71,6 +73,10 @@ func (s *Service) now() time.Time {
 type Opened struct {
 	Case      *store.Case
 	Screening sop.ScreeningResult
+	// DuplicateAgencies name the agencies holding an earlier case of the same
+	// person (found by blind index); the officer contacts them. No data of
+	// those cases is disclosed.
+	DuplicateAgencies []string
 }
 
 // Open validates the screening, stores the case and its person in one
@@ -132,20 +138,51 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 	// The workflow moves the stage on; until it has, the case is in screening.
 	c.Stage = workflows.StageScreening
 	person := personRecord(req)
+	sealed, err := s.Vault.Seal(c.ID, person, now.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
+	duplicates, err := s.duplicateAgencies(ctx, person, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("open case: %w", err)
+	}
 	year := now.In(active.Calendar.Location).Year()
-	if err := s.Store.CreateCase(ctx, c, person, s.Prefix, year); err != nil {
+	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year); err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
 	if err := s.startAndOpen(ctx, c); err != nil {
 		// The case is recorded; the reconciler will start its workflow.
 		s.Log.Warn("case workflow not started; reconciler will retry", "case_id", c.ID, "error", err)
-		return &Opened{Case: c, Screening: result}, nil
+		return &Opened{Case: c, Screening: result, DuplicateAgencies: duplicates}, nil
 	}
 	// The workflow has recorded the opening: read the case back with it.
 	if fresh, err := s.Store.Case(ctx, store.CaseScope{All: true}, c.ID); err == nil {
 		c = fresh
 	}
-	return &Opened{Case: c, Screening: result}, nil
+	return &Opened{Case: c, Screening: result, DuplicateAgencies: duplicates}, nil
+}
+
+// duplicateAgencies names the agencies of earlier cases of the same person.
+func (s *Service) duplicateAgencies(ctx context.Context, p identity.Person, except uuid.UUID) ([]string, error) {
+	ids, err := s.Vault.PossibleDuplicates(ctx, p, except)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, id := range ids {
+		c, err := s.Store.Case(ctx, store.CaseScope{All: true}, id)
+		if err != nil {
+			return nil, err
+		}
+		a, err := s.Store.Agency(ctx, c.AgencyID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, a.Name) {
+			names = append(names, a.Name)
+		}
+	}
+	return names, nil
 }
 
 // startAndOpen starts the workflow and waits, in the same call, until it has
@@ -214,12 +251,12 @@ func workflowInput(c *store.Case) workflows.CaseInput {
 	}
 }
 
-func personRecord(req OpenRequest) *store.Person {
-	p := &store.Person{
+func personRecord(req OpenRequest) identity.Person {
+	p := identity.Person{
 		GivenName:      req.Person.GivenName,
 		FamilyName:     req.Person.FamilyName,
 		AgeEstimate:    req.Person.AgeEstimate,
-		Languages:      store.Strings(dedupe(req.Person.Languages)),
+		Languages:      dedupe(req.Person.Languages),
 		Phone:          req.Person.Phone,
 		DocumentNumber: req.Person.DocumentNumber,
 		Place:          req.Encounter.Place,

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
 )
@@ -53,8 +54,8 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 	}
 	wc := workflows.Command{ActorID: p.UserID.String()}
 	if cmd.Note != nil {
-		id := uuid.New()
-		if err := s.Store.AddNote(ctx, id, c.ID, cmd.Note.Kind, p.UserID, cmd.Note.Body, s.now().UTC()); err != nil {
+		id, err := s.addNote(ctx, c.ID, cmd.Note.Kind, p, cmd.Note.Body)
+		if err != nil {
 			return nil, err
 		}
 		wc.NoteID = id.String()
@@ -125,4 +126,21 @@ func (s *Service) Timeline(ctx context.Context, p auth.Principal, id uuid.UUID) 
 // Obligations returns a case's obligations for a caller who may see the case.
 func (s *Service) Obligations(ctx context.Context, id uuid.UUID) ([]store.Obligation, error) {
 	return s.Store.Obligations(ctx, id)
+}
+
+// addNote seals a note's text under the case's key and stores it. A case
+// whose identity is gone (declined, shredded) keeps no new free text either.
+func (s *Service) addNote(ctx context.Context, caseID uuid.UUID, kind string, p auth.Principal, body string) (uuid.UUID, error) {
+	sealed, err := s.Vault.SealNote(ctx, caseID, body)
+	if errors.Is(err, identity.ErrGone) {
+		return uuid.Nil, &RuleError{Rule: "identity_gone", Detail: "this case keeps no personal data; send the command without free text"}
+	}
+	if err != nil {
+		return uuid.Nil, err
+	}
+	id := uuid.New()
+	if err := s.Store.AddNote(ctx, id, caseID, kind, p.UserID, sealed, s.now().UTC()); err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
 }

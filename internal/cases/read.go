@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -26,7 +27,7 @@ type RequestInfo struct {
 // need the identity.
 type View struct {
 	Case        *store.Case
-	Person      *store.Person
+	Person      *identity.Person
 	Obligations []store.Obligation
 }
 
@@ -51,8 +52,8 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id uuid.UUID, ri Re
 	if !auth.SeesIdentity(p) || !ri.Identity {
 		return v, nil
 	}
-	person, err := s.Store.Person(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	person, err := s.Vault.Open(ctx, id)
+	if errors.Is(err, identity.ErrGone) {
 		return v, nil // identity removed (declined consent or shredded)
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/workflows"
 )
@@ -123,18 +124,22 @@ func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id 
 		return nil, err
 	}
 	v := &ProviderView{Referral: ref, CaseNumber: c.Number, AgeBand: c.AgeBand, Sex: c.Sex, Urgent: c.UrgentNeeds}
-	if person, err := s.Store.Person(ctx, ref.CaseID); err == nil {
+	if person, err := s.Vault.Open(ctx, ref.CaseID); err == nil {
 		entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
 			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: store.Strings{"given_name", "languages"}, RequestID: ri.RequestID}
 		if err := s.Store.Audit(ctx, entry); err != nil {
 			return nil, err
 		}
 		v.GivenName, v.Languages = person.GivenName, person.Languages
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if !errors.Is(err, identity.ErrGone) {
 		return nil, err
 	}
 	if ref.NoteID != nil {
-		if v.Note, err = s.Store.NoteBody(ctx, *ref.NoteID, ref.CaseID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		sealed, err := s.Store.NoteBody(ctx, *ref.NoteID, ref.CaseID)
+		if err == nil {
+			v.Note, err = s.Vault.OpenNote(ctx, ref.CaseID, sealed)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, identity.ErrGone) {
 			return nil, err
 		}
 	}
@@ -154,8 +159,7 @@ func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, up
 	cmd.ActorID, cmd.ActorAgencyID = p.UserID.String(), p.AgencyID.String()
 	var noteID uuid.UUID
 	if note != "" {
-		noteID = uuid.New()
-		if err := s.Store.AddNote(ctx, noteID, ref.CaseID, "referral_"+update, p.UserID, note, s.now().UTC()); err != nil {
+		if noteID, err = s.addNote(ctx, ref.CaseID, "referral_"+update, p, note); err != nil {
 			return nil, err
 		}
 		cmd.NoteID = noteID.String()

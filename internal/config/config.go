@@ -37,6 +37,17 @@ type Config struct {
 	Regions           []string
 	CasePrefix        string
 	NoDemo            bool
+	// MasterKeyFile holds the base64 master key; MasterKey (env only) may
+	// carry it instead. PreviousKeyFile is the key being rotated away from.
+	MasterKeyFile   string
+	PreviousKeyFile string
+	MasterKey       string
+	// Notifications: links point at PublicURL; e-mail goes through SMTP.
+	PublicURL    string
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUser     string
+	SMTPPassword string
 	// DemoPassword comes from NRM_DEMO_PASSWORD only: secrets stay out of argv.
 	DemoPassword string
 }
@@ -69,6 +80,12 @@ var settings = []setting{
 	{"regions", "NRM_REGIONS", DefaultRegions, "comma-separated region codes"},
 	{"case-prefix", "NRM_CASE_PREFIX", "TM", "prefix of case numbers"},
 	{"no-demo", "NRM_NO_DEMO", "false", "nrm dev: do not create demo agencies and users"},
+	{"public-url", "NRM_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web UI, for links in notifications"},
+	{"smtp-addr", "NRM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)"},
+	{"smtp-from", "NRM_SMTP_FROM", "", "sender address of e-mail notifications"},
+	{"smtp-user", "NRM_SMTP_USER", "", "SMTP user (optional)"},
+	{"master-key-file", "NRM_MASTER_KEY_FILE", "", "file with the base64 master key (nrm dev: generated under --data-dir)"},
+	{"previous-key-file", "NRM_PREVIOUS_KEY_FILE", "", "file with the master key being rotated away from"},
 }
 
 // Usage prints the settings table (for --help and the README).
@@ -81,6 +98,7 @@ func Usage(w io.Writer) {
 		fmt.Fprintf(w, "  --%-26s %-26s %s (default %s)\n", s.flag, s.env, s.usage, def)
 	}
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_DEMO_PASSWORD", "nrm dev: password of the demo users (default: generated, printed once)")
+	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_MASTER_KEY", "base64 master key, instead of NRM_MASTER_KEY_FILE")
 }
 
 // Load parses args (after the subcommand) over the environment. It returns
@@ -114,6 +132,8 @@ func Load(name string, args []string, stderr io.Writer) (*Config, []string, erro
 		return nil, nil, err
 	}
 	c.DemoPassword = os.Getenv("NRM_DEMO_PASSWORD")
+	c.MasterKey = os.Getenv("NRM_MASTER_KEY")
+	c.SMTPPassword = os.Getenv("NRM_SMTP_PASSWORD")
 	return c, fs.Args(), nil
 }
 
@@ -135,6 +155,12 @@ func build(v map[string]*string) (*Config, error) {
 		SOPPath:           *v["sop"],
 		LogLevel:          *v["log-level"],
 		CasePrefix:        *v["case-prefix"],
+		MasterKeyFile:     *v["master-key-file"],
+		PublicURL:         strings.TrimRight(*v["public-url"], "/"),
+		SMTPAddr:          *v["smtp-addr"],
+		SMTPFrom:          *v["smtp-from"],
+		SMTPUser:          *v["smtp-user"],
+		PreviousKeyFile:   *v["previous-key-file"],
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.Trim(u.Path, "/") == "" {
 		errs = append(errs, errors.New("DATABASE_URL must be postgres://user@host:port/database"))
@@ -147,6 +173,14 @@ func build(v map[string]*string) (*Config, error) {
 	if c.HealthAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HealthAddr); err != nil {
 			errs = append(errs, fmt.Errorf("NRM_HEALTH_ADDR must be host:port, got %q", c.HealthAddr))
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("NRM_PUBLIC_URL must be an http(s) URL, got %q", c.PublicURL))
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil || c.SMTPFrom == "" {
+			errs = append(errs, errors.New("NRM_SMTP_ADDR must be host:port and needs NRM_SMTP_FROM"))
 		}
 	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {

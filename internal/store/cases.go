@@ -47,19 +47,37 @@ type Case struct {
 	WorkflowStartedAt  *time.Time      `db:"workflow_started_at"`
 }
 
-// Person is the identity of the person a case is about.
-type Person struct {
-	CaseID         uuid.UUID  `db:"case_id"`
-	GivenName      string     `db:"given_name"`
-	FamilyName     string     `db:"family_name"`
-	BirthDate      *time.Time `db:"birth_date"`
-	AgeEstimate    *int       `db:"age_estimate"`
-	Languages      Strings    `db:"languages"`
-	Phone          string     `db:"phone"`
-	DocumentNumber string     `db:"document_number"`
-	Place          string     `db:"place"`
-	Narrative      string     `db:"narrative"`
-	OfficerConcern string     `db:"officer_concern"`
+// SealedPerson is the identity of a case's person, each field a ciphertext
+// bound to the case and column (package identity seals and opens it).
+type SealedPerson struct {
+	CaseID         uuid.UUID `db:"case_id"`
+	GivenName      []byte    `db:"given_name"`
+	FamilyName     []byte    `db:"family_name"`
+	BirthDate      []byte    `db:"birth_date"`
+	AgeEstimate    []byte    `db:"age_estimate"`
+	Languages      []byte    `db:"languages"`
+	Phone          []byte    `db:"phone"`
+	DocumentNumber []byte    `db:"document_number"`
+	Place          []byte    `db:"place"`
+	Narrative      []byte    `db:"narrative"`
+	OfficerConcern []byte    `db:"officer_concern"`
+}
+
+// CaseKey is a case's data key as stored: wrapped by a master key, or destroyed.
+type CaseKey struct {
+	CaseID      uuid.UUID  `db:"case_id"`
+	KeyID       *string    `db:"key_id"`
+	Wrapped     []byte     `db:"wrapped"`
+	CreatedAt   time.Time  `db:"created_at"`
+	DestroyedAt *time.Time `db:"destroyed_at"`
+}
+
+// PersonIndex is a keyed blind index of a person (HMAC, never the data).
+type PersonIndex struct {
+	CaseID uuid.UUID `db:"case_id"`
+	Kind   string    `db:"kind"`
+	KeyID  string    `db:"key_id"`
+	Digest string    `db:"digest"`
 }
 
 // CaseScope says which cases a caller may see. The zero value sees none;
@@ -90,6 +108,9 @@ const (
 		document_number, place, narrative, officer_concern)
 		VALUES (:case_id, :given_name, :family_name, :birth_date, :age_estimate, :languages, :phone,
 		:document_number, :place, :narrative, :officer_concern)`
+	qInsertCaseKey = `INSERT INTO case_keys (case_id, key_id, wrapped, created_at) VALUES (:case_id, :key_id, :wrapped, :created_at)`
+	qInsertIndex   = `INSERT INTO person_index (case_id, kind, key_id, digest) VALUES (:case_id, :kind, :key_id, :digest)
+		ON CONFLICT DO NOTHING`
 	// $1 all, $2 agency: one predicate for every scoped case read.
 	caseScopePredicate = `($1 OR c.agency_id = $2)`
 	qCaseScoped        = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = $3`
@@ -102,9 +123,17 @@ const (
 	qSOPHash        = `SELECT hash FROM sop_versions WHERE sop = $1 AND version = $2`
 )
 
-// CreateCase allocates the case number and writes the case and the person
-// in one transaction: either both rows exist or neither does.
-func (s *Store) CreateCase(ctx context.Context, c *Case, p *Person, prefix string, year int) error {
+// NewIdentity is what opening a case stores of the person: the sealed
+// fields, the wrapped data key and the blind indexes.
+type NewIdentity struct {
+	Person  *SealedPerson
+	Key     CaseKey
+	Indexes []PersonIndex
+}
+
+// CreateCase allocates the case number and writes the case and the person's
+// identity in one transaction: either all rows exist or none does.
+func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix string, year int) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var n int
 		if err := tx.GetContext(ctx, &n, qNextCaseNumber, prefix, year); err != nil {
@@ -117,9 +146,19 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, p *Person, prefix strin
 			}
 			return fmt.Errorf("insert case %s: %w", c.ID, err)
 		}
-		p.CaseID = c.ID
-		if _, err := tx.NamedExecContext(ctx, qInsertPerson, p); err != nil {
+		id.Key.CaseID = c.ID
+		if _, err := tx.NamedExecContext(ctx, qInsertCaseKey, id.Key); err != nil {
+			return fmt.Errorf("insert key of case %s: %w", c.ID, err)
+		}
+		id.Person.CaseID = c.ID
+		if _, err := tx.NamedExecContext(ctx, qInsertPerson, id.Person); err != nil {
 			return fmt.Errorf("insert person of case %s: %w", c.ID, err)
+		}
+		for _, ix := range id.Indexes {
+			ix.CaseID = c.ID
+			if _, err := tx.NamedExecContext(ctx, qInsertIndex, ix); err != nil {
+				return fmt.Errorf("index person of case %s: %w", c.ID, err)
+			}
 		}
 		return nil
 	})
@@ -148,10 +187,10 @@ func (s *Store) Cases(ctx context.Context, scope CaseScope, f CaseFilter) ([]Cas
 	return out, nil
 }
 
-// Person returns the identity of a case's person. Callers must have checked
-// the case's scope first and must audit the read.
-func (s *Store) Person(ctx context.Context, caseID uuid.UUID) (*Person, error) {
-	var p Person
+// Person returns the sealed identity of a case's person. Callers must have
+// checked the case's scope first and must audit the read.
+func (s *Store) Person(ctx context.Context, caseID uuid.UUID) (*SealedPerson, error) {
+	var p SealedPerson
 	if err := s.db.GetContext(ctx, &p, qPerson, caseID); err != nil {
 		return nil, fmt.Errorf("person of case %s: %w", caseID, notFound(err))
 	}

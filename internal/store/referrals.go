@@ -225,11 +225,11 @@ func (s *Store) ReferralAttempts(ctx context.Context, id uuid.UUID) ([]ReferralA
 
 const qNote = `SELECT body FROM case_notes WHERE id = $1 AND case_id = $2`
 
-// NoteBody returns the text of a case's note.
-func (s *Store) NoteBody(ctx context.Context, id, caseID uuid.UUID) (string, error) {
-	var body string
+// NoteBody returns the sealed text of a case's note.
+func (s *Store) NoteBody(ctx context.Context, id, caseID uuid.UUID) ([]byte, error) {
+	var body []byte
 	if err := s.db.GetContext(ctx, &body, qNote, id, caseID); err != nil {
-		return "", fmt.Errorf("note %s: %w", id, notFound(err))
+		return nil, fmt.Errorf("note %s: %w", id, notFound(err))
 	}
 	return body, nil
 }

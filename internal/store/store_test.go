@@ -69,7 +69,7 @@ func seedCase(t *testing.T, st *store.Store) (*store.Case, *store.Agency) {
 		Stage: "identification", Sex: "female", AgeBand: "24-26", Citizenship: "TM", Region: "lebap", EncounterContext: "outreach",
 		EncounteredAt: now, Indicators: store.Strings{"a", "b,c", `d"e`}, Exploitation: store.Strings{}, UrgentNeeds: nil,
 		ScreeningOutcome: "presumed_victim", Screening: json.RawMessage(`{}`), OpenedAt: now}
-	testenv.Must(t, st.CreateCase(ctx, c, &store.Person{GivenName: "G", Languages: store.Strings{"tk"}}, "TM", 2026))
+	testenv.Must(t, st.CreateCase(ctx, c, testenv.DummyIdentity(), "TM", 2026))
 	return c, ag
 }
 

@@ -105,8 +105,13 @@ func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 			}
 		}
 		if t.RemoveIdentity {
-			if _, err := tx.ExecContext(ctx, qDeletePerson, t.CaseID); err != nil {
-				return fmt.Errorf("remove identity of case %s: %w", t.CaseID, err)
+			for _, q := range []string{qDeletePerson, qDropIndexes} {
+				if _, err := tx.ExecContext(ctx, q, t.CaseID); err != nil {
+					return fmt.Errorf("remove identity of case %s: %w", t.CaseID, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, qDestroyKey, t.CaseID, t.At); err != nil {
+				return fmt.Errorf("destroy key of case %s: %w", t.CaseID, err)
 			}
 		}
 		return nil
@@ -170,7 +175,7 @@ func (s *Store) CaseNotifications(ctx context.Context, caseID uuid.UUID) ([]Noti
 }
 
 // AddNote stores the free text of a command before the command runs.
-func (s *Store) AddNote(ctx context.Context, id, caseID uuid.UUID, kind string, author uuid.UUID, body string, at time.Time) error {
+func (s *Store) AddNote(ctx context.Context, id, caseID uuid.UUID, kind string, author uuid.UUID, body []byte, at time.Time) error {
 	if _, err := s.db.ExecContext(ctx, qInsertNote, id, caseID, kind, author, body, at); err != nil {
 		return fmt.Errorf("note for case %s: %w", caseID, err)
 	}

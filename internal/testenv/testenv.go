@@ -266,3 +266,15 @@ func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() b
 	}
 	tb.Fatalf("timed out after %s waiting for %s", timeout, fmt.Sprint(what))
 }
+
+// DummyIdentity is a stand-in identity for tests that write cases straight
+// into the store: opaque bytes and a destroyed-looking key, never real data.
+func DummyIdentity() store.NewIdentity {
+	b := []byte{0}
+	id := "test-key"
+	return store.NewIdentity{
+		Person: &store.SealedPerson{GivenName: b, FamilyName: b, BirthDate: b, AgeEstimate: b, Languages: b, Phone: b,
+			DocumentNumber: b, Place: b, Narrative: b, OfficerConcern: b},
+		Key: store.CaseKey{KeyID: &id, Wrapped: b, CreatedAt: time.Now()},
+	}
+}

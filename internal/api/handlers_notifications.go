@@ -1,0 +1,329 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/notify"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+// Notifications: the in-app channel (every signed-in role reads its own
+// agency's notifications that notify.Audience gives its role), the
+// administrators' dead letters, and agencies' webhook and e-mail channels.
+
+// Problem types of these routes (409).
+const (
+	problemNotDead          = "not-dead"
+	problemDuplicateChannel = "duplicate-channel"
+)
+
+type notificationJSON struct {
+	ID            string     `json:"id"`
+	Kind          string     `json:"kind"`
+	CaseID        string     `json:"case_id"`
+	CaseNumber    string     `json:"case_number"`
+	Obligation    string     `json:"obligation"`
+	RecipientRole string     `json:"recipient_role"`
+	DueAt         *time.Time `json:"due_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ReadAt        *time.Time `json:"read_at"`
+	// Link is the case in the web UI, relative to it.
+	Link string `json:"link"`
+}
+
+func notificationOf(n *store.NotificationItem) notificationJSON {
+	return notificationJSON{ID: n.ID, Kind: n.Kind, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber,
+		Obligation: n.Obligation, RecipientRole: n.RecipientRole, DueAt: utc(n.DueAt), CreatedAt: n.CreatedAt.UTC(),
+		ReadAt: utc(n.ReadAt), Link: "/cases/" + n.CaseID.String()}
+}
+
+// listNotifications answers the caller's agency's notifications for its
+// role, newest first: ?unread=true for unread ones only, ?limit (1–200,
+// default 50) and ?before=<next of the previous page> to page.
+func (s *Server) listNotifications(c *fiber.Ctx) error {
+	p := mustPrincipal(c)
+	q := store.InboxQuery{AgencyID: p.AgencyID, Recipients: notify.Audience(p.Role)}
+	var errs []cases.FieldError
+	var err error
+	if q.Limit, err = notifyLimit(c, 50, 200); err != nil {
+		errs = append(errs, cases.FieldError{Field: "limit", Rule: "range", Message: "must be a whole number from 1 to 200"})
+	}
+	switch c.Query("unread") {
+	case "", "false":
+	case "true":
+		q.Unread = true
+	default:
+		errs = append(errs, cases.FieldError{Field: "unread", Rule: "boolean", Message: "must be true or false"})
+	}
+	if b := c.Query("before"); b != "" {
+		if q.Before, err = decodeNotifyCursor(b); err != nil {
+			errs = append(errs, cases.FieldError{Field: "before", Rule: "cursor", Message: "must be the next value of a previous page"})
+		}
+	}
+	if len(errs) > 0 {
+		return &cases.ValidationError{Errors: errs}
+	}
+	limit := q.Limit
+	q.Limit++ // one more tells whether a next page exists
+	list, err := s.deps.Store.AgencyNotifications(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		cur := encodeNotifyCursor(store.InboxCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		next = &cur
+	}
+	out := make([]notificationJSON, 0, len(list))
+	for i := range list {
+		out = append(out, notificationOf(&list[i]))
+	}
+	return c.JSON(fiber.Map{"notifications": out, "next": next})
+}
+
+// markNotificationRead marks one of the caller's notifications read for its
+// agency. Notification IDs hold slashes: clients percent-encode them
+// (encodeURIComponent). Another agency's notification is a 404.
+func (s *Server) markNotificationRead(c *fiber.Ctx) error {
+	id, ok := notificationParam(c)
+	if !ok {
+		return store.ErrNotFound
+	}
+	p := mustPrincipal(c)
+	n, err := s.deps.Store.MarkNotificationRead(c.UserContext(), p.AgencyID, notify.Audience(p.Role), id, time.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(notificationOf(n))
+}
+
+type deadLetterChannelJSON struct {
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+}
+
+type deadLetterJSON struct {
+	ID            string                 `json:"id"`
+	Kind          string                 `json:"kind"`
+	CaseID        string                 `json:"case_id"`
+	CaseNumber    string                 `json:"case_number"`
+	Obligation    string                 `json:"obligation"`
+	RecipientRole string                 `json:"recipient_role"`
+	AgencyID      *string                `json:"agency_id"`
+	CreatedAt     time.Time              `json:"created_at"`
+	Channel       *deadLetterChannelJSON `json:"channel"`
+	Attempts      int                    `json:"attempts"`
+	FailedAt      *time.Time             `json:"failed_at"`
+	Error         string                 `json:"error"`
+}
+
+// listDeadLetters answers the notifications whose delivery was given up,
+// with the channel and error of the last attempt (administrators).
+func (s *Server) listDeadLetters(c *fiber.Ctx) error {
+	limit, err := notifyLimit(c, 100, 500)
+	if err != nil {
+		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "limit", Rule: "range", Message: "must be a whole number from 1 to 500"}}}
+	}
+	list, err := s.deps.Store.DeadLetters(c.UserContext(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]deadLetterJSON, 0, len(list))
+	for _, d := range list {
+		j := deadLetterJSON{ID: d.ID, Kind: d.Kind, CaseID: d.CaseID.String(), CaseNumber: d.CaseNumber, Obligation: d.Obligation,
+			RecipientRole: d.RecipientRole, CreatedAt: d.CreatedAt.UTC(), FailedAt: utc(d.FailedAt)}
+		if d.RecipientAgencyID != nil {
+			a := d.RecipientAgencyID.String()
+			j.AgencyID = &a
+		}
+		if d.ChannelID != nil && d.ChannelKind != nil {
+			j.Channel = &deadLetterChannelJSON{ID: d.ChannelID.String(), Kind: *d.ChannelKind}
+		}
+		if d.Attempts != nil {
+			j.Attempts = *d.Attempts
+		}
+		if d.Error != nil {
+			j.Error = *d.Error
+		}
+		out = append(out, j)
+	}
+	return c.JSON(fiber.Map{"dead_letters": out})
+}
+
+// retryDeadLetter puts a dead notification back in the queue, due at once;
+// its failed channels get a new round of attempts (administrators).
+func (s *Server) retryDeadLetter(c *fiber.Ctx) error {
+	id, ok := notificationParam(c)
+	if !ok {
+		return store.ErrNotFound
+	}
+	n, err := s.deps.Store.RetryDeadLetter(c.UserContext(), id, time.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return newProblem(http.StatusConflict, problemNotDead, "the notification is not dead: only dead letters can be retried")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.auditNotifyAdmin(c, "notification_retry", &n.CaseID); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": n.ID, "status": n.Status})
+}
+
+type channelJSON struct {
+	ID        string    `json:"id"`
+	AgencyID  string    `json:"agency_id"`
+	Kind      string    `json:"kind"`
+	Target    string    `json:"target"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	// Secret is the webhook's signing key, in the creation answer only.
+	Secret string `json:"secret,omitempty"`
+}
+
+func channelOf(ch *store.Channel) channelJSON {
+	return channelJSON{ID: ch.ID.String(), AgencyID: ch.AgencyID.String(), Kind: ch.Kind, Target: ch.Target,
+		Active: ch.Active, CreatedAt: ch.CreatedAt.UTC()}
+}
+
+type addChannelRequest struct {
+	Kind   string `json:"kind" validate:"required,oneof=webhook email"`
+	Target string `json:"target" validate:"required,max=2048"`
+}
+
+// listChannels answers an agency's webhook and e-mail channels, without
+// their secrets (administrators).
+func (s *Server) listChannels(c *fiber.Ctx) error {
+	agencyID, err := s.channelAgency(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Store.Channels(c.UserContext(), agencyID)
+	if err != nil {
+		return err
+	}
+	out := make([]channelJSON, 0, len(list))
+	for i := range list {
+		out = append(out, channelOf(&list[i]))
+	}
+	return c.JSON(fiber.Map{"channels": out})
+}
+
+// addChannel adds a webhook or e-mail channel to an agency; a webhook's
+// signing secret is in this answer and never again (administrators).
+func (s *Server) addChannel(c *fiber.Ctx) error {
+	agencyID, err := s.channelAgency(c)
+	if err != nil {
+		return err
+	}
+	var req addChannelRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := notify.CheckTarget(req.Kind, req.Target); err != nil {
+		rule, msg := "url", "must be an https URL (http only to this host) without credentials"
+		if req.Kind == store.ChannelEmail {
+			rule, msg = "email", "must be a bare e-mail address"
+		}
+		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "target", Rule: rule, Message: msg}}}
+	}
+	id, secret, err := s.deps.Store.AddChannel(c.UserContext(), agencyID, req.Kind, req.Target)
+	if errors.Is(err, store.ErrConflict) {
+		return newProblem(http.StatusConflict, problemDuplicateChannel, "the agency already has this channel")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.auditNotifyAdmin(c, "channel_add", nil); err != nil {
+		return err
+	}
+	list, err := s.deps.Store.Channels(c.UserContext(), agencyID)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if list[i].ID == id {
+			out := channelOf(&list[i])
+			out.Secret = secret
+			return c.Status(fiber.StatusCreated).JSON(out)
+		}
+	}
+	return store.ErrNotFound
+}
+
+// channelAgency is the :id of an existing agency; anything else is a 404.
+func (s *Server) channelAgency(c *fiber.Ctx) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return uuid.Nil, store.ErrNotFound
+	}
+	ok, err := s.deps.Store.AgencyExists(c.UserContext(), id)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if !ok {
+		return uuid.Nil, store.ErrNotFound
+	}
+	return id, nil
+}
+
+func (s *Server) auditNotifyAdmin(c *fiber.Ctx, action string, caseID *uuid.UUID) error {
+	p := mustPrincipal(c)
+	return s.deps.Store.Audit(c.UserContext(), store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role),
+		AgencyID: p.AgencyID, Action: action, CaseID: caseID, RequestID: requestID(c)})
+}
+
+// notificationParam is the percent-decoded :id of a notification.
+func notificationParam(c *fiber.Ctx) (string, bool) {
+	id, err := url.PathUnescape(c.Params("id"))
+	if err != nil || id == "" || len(id) > 512 {
+		return "", false
+	}
+	return id, true
+}
+
+// notifyLimit reads ?limit, def when absent; out of 1..max is an error.
+func notifyLimit(c *fiber.Ctx, def, max int) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, errors.New("limit out of range")
+	}
+	return n, nil
+}
+
+// A page cursor is base64url("<created_at RFC 3339>|<id>") of the last row of a page.
+func encodeNotifyCursor(cur store.InboxCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cur.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + cur.ID))
+}
+
+func decodeNotifyCursor(s string) (*store.InboxCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	if !ok || id == "" {
+		return nil, errors.New("bad cursor")
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return nil, err
+	}
+	return &store.InboxCursor{CreatedAt: t, ID: id}, nil
+}

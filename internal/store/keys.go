@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+const (
+	qCaseKey = `SELECT * FROM case_keys WHERE case_id = $1`
+	// Shredding: the wrapped key goes, and with it every ciphertext of the case.
+	qDestroyKey    = `UPDATE case_keys SET wrapped = NULL, key_id = NULL, destroyed_at = $2 WHERE case_id = $1 AND wrapped IS NOT NULL`
+	qDropIndexes   = `DELETE FROM person_index WHERE case_id = $1`
+	qKeysToRewrap  = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND key_id <> $1 ORDER BY case_id LIMIT $2`
+	qRewrapKey     = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
+	qDuplicates    = `SELECT DISTINCT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL WHERE i.digest = ANY($1) AND i.case_id <> $2`
+	qIndexesOfCase = `SELECT * FROM person_index WHERE case_id = $1`
+)
+
+// CaseKey returns a case's stored data key.
+func (s *Store) CaseKey(ctx context.Context, caseID uuid.UUID) (*CaseKey, error) {
+	var k CaseKey
+	if err := s.db.GetContext(ctx, &k, qCaseKey, caseID); err != nil {
+		return nil, fmt.Errorf("key of case %s: %w", caseID, notFound(err))
+	}
+	return &k, nil
+}
+
+// DestroyCaseKey crypto-shreds a case's identity: the wrapped data key, the
+// person row and the blind indexes go; the anonymised case stays. Idempotent.
+func (s *Store) DestroyCaseKey(ctx context.Context, caseID uuid.UUID, at time.Time) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{{qDestroyKey, []any{caseID, at}}, {qDeletePerson, []any{caseID}}, {qDropIndexes, []any{caseID}}} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return fmt.Errorf("shred case %s: %w", caseID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// KeysNotUnder lists up to limit live case keys wrapped by another master key than keyID.
+func (s *Store) KeysNotUnder(ctx context.Context, keyID string, limit int) ([]CaseKey, error) {
+	out := []CaseKey{}
+	if err := s.db.SelectContext(ctx, &out, qKeysToRewrap, keyID, limit); err != nil {
+		return nil, fmt.Errorf("keys to rewrap: %w", err)
+	}
+	return out, nil
+}
+
+// RewrapKey replaces a case's wrapped key if it is still wrapped by oldKeyID.
+func (s *Store) RewrapKey(ctx context.Context, caseID uuid.UUID, oldKeyID, newKeyID string, wrapped []byte) error {
+	if _, err := s.db.ExecContext(ctx, qRewrapKey, caseID, oldKeyID, newKeyID, wrapped); err != nil {
+		return fmt.Errorf("rewrap key of case %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// ReplaceIndexes stores a case's blind indexes computed under another key.
+func (s *Store) ReplaceIndexes(ctx context.Context, caseID uuid.UUID, indexes []PersonIndex) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, qDropIndexes, caseID); err != nil {
+			return err
+		}
+		for _, ix := range indexes {
+			ix.CaseID = caseID
+			if _, err := tx.NamedExecContext(ctx, qInsertIndex, ix); err != nil {
+				return fmt.Errorf("index case %s: %w", caseID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// CasesWithIndex returns other live cases that share any of the digests.
+func (s *Store) CasesWithIndex(ctx context.Context, digests []string, except uuid.UUID) ([]uuid.UUID, error) {
+	out := []uuid.UUID{}
+	if err := s.db.SelectContext(ctx, &out, qDuplicates, Strings(digests), except); err != nil {
+		return nil, fmt.Errorf("possible duplicates: %w", err)
+	}
+	return out, nil
+}
