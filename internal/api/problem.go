@@ -41,6 +41,7 @@ const (
 	ProblemInternal      = "internal"
 	ProblemBadCredential = "bad-credentials"
 	ProblemSOPRule       = "sop-rule"
+	ProblemIdempotency   = "idempotency-key"
 )
 
 // problemError carries a ready problem through Fiber's error path.
@@ -106,12 +107,16 @@ func fiberProblem(fe *fiber.Error) (Problem, bool) {
 // errorHandler answers every error as problem+json and logs the unexpected ones.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	p, known := toProblem(err)
-	p.RequestID = requestID(c)
 	if !known {
-		s.log.Error("request failed", "request_id", p.RequestID, "route", routeOf(c), "error", err)
+		s.log.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "error", err)
 	}
-	body, _ := json.Marshal(p)
+	body, _ := jsonProblem(p, requestID(c))
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).Send(body)
+}
+
+func jsonProblem(p Problem, requestID string) ([]byte, error) {
+	p.RequestID = requestID
+	return json.Marshal(p)
 }

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -21,4 +24,19 @@ func mustLoc(t *testing.T, name string) *time.Location {
 
 func demoSeed(sys *app.System) (demo.Result, error) {
 	return demo.Seed(context.Background(), sys.Store, testenv.DemoPassword)
+}
+
+func decodeJSON(t *testing.T, resp *http.Response, out any) {
+	t.Helper()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+}
+
+// sha256sum is the hash the idempotency layer keeps for a POST /api/v1/cases body.
+func sha256sum(t *testing.T, body any) []byte {
+	data, err := json.Marshal(body)
+	testenv.Must(t, err)
+	sum := sha256.Sum256(append([]byte("POST /api/v1/cases\n"), data...))
+	return sum[:]
 }
