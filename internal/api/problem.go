@@ -42,6 +42,7 @@ const (
 	ProblemBadCredential = "bad-credentials"
 	ProblemSOPRule       = "sop-rule"
 	ProblemIdempotency   = "idempotency-key"
+	ProblemRateLimited   = "rate-limited"
 )
 
 // problemError carries a ready problem through Fiber's error path.

@@ -27,15 +27,20 @@ type Deps struct {
 	Log      *slog.Logger
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
+	// Limits are the request rate limits (defaults when zero).
+	Limits Limits
 	// Codec serves /codec/encode and /codec/decode for the Temporal UI and CLI.
 	Codec converter.PayloadCodec
 }
 
 // Server is the HTTP API.
 type Server struct {
-	deps Deps
-	log  *slog.Logger
-	app  *fiber.App
+	deps       Deps
+	log        *slog.Logger
+	app        *fiber.App
+	limits     Limits
+	loginLimit fiber.Handler
+	userLimit  fiber.Handler
 }
 
 // New builds the Fiber app with every route of routes().
@@ -43,7 +48,8 @@ func New(d Deps) *Server {
 	if d.BodyLimit <= 0 {
 		d.BodyLimit = 1 << 20
 	}
-	s := &Server{deps: d, log: d.Log}
+	s := &Server{deps: d, log: d.Log, limits: d.Limits.withDefaults()}
+	s.loginLimit, s.userLimit = s.loginLimiter(), s.userLimiter()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "nrm",
 		BodyLimit:             d.BodyLimit,
@@ -57,7 +63,12 @@ func New(d Deps) *Server {
 	})
 	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders)
 	for _, r := range s.routes() {
-		s.app.Add(r.Method, r.Path, s.authorize(r), r.Handler)
+		chain := []fiber.Handler{s.authorize(r)}
+		if r.Path == "/api/v1/auth/login" {
+			chain = append(chain, s.loginLimit)
+		}
+		chain = append(chain, s.userLimit, s.idempotent, r.Handler)
+		s.app.Add(r.Method, r.Path, chain...)
 	}
 	return s
 }

@@ -169,7 +169,7 @@ func (s *System) checkSOPs(ctx context.Context) error {
 func (s *System) startAPI(cfg *config.Config) error {
 	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax, MaxFailures: 10, LockFor: 15 * time.Minute}
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
-		Codec: crypto.NewPayloadCodec(s.Keys)})
+		Codec: crypto.NewPayloadCodec(s.Keys), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate}})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

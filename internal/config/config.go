@@ -42,6 +42,9 @@ type Config struct {
 	MasterKeyFile   string
 	PreviousKeyFile string
 	MasterKey       string
+	// Rate limits per minute.
+	LoginRate int
+	UserRate  int
 	// Notifications: links point at PublicURL; e-mail goes through SMTP.
 	PublicURL    string
 	SMTPAddr     string
@@ -80,6 +83,8 @@ var settings = []setting{
 	{"regions", "NRM_REGIONS", DefaultRegions, "comma-separated region codes"},
 	{"case-prefix", "NRM_CASE_PREFIX", "TM", "prefix of case numbers"},
 	{"no-demo", "NRM_NO_DEMO", "false", "nrm dev: do not create demo agencies and users"},
+	{"login-rate", "NRM_LOGIN_RATE", "10", "sign-in attempts per minute per client address"},
+	{"user-rate", "NRM_USER_RATE", "600", "requests per minute per signed-in user"},
 	{"public-url", "NRM_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web UI, for links in notifications"},
 	{"smtp-addr", "NRM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)"},
 	{"smtp-from", "NRM_SMTP_FROM", "", "sender address of e-mail notifications"},
@@ -201,6 +206,15 @@ func build(v map[string]*string) (*Config, error) {
 	}
 	if _, err := fmt.Sscanf(*v["body-limit"], "%d", &c.BodyLimit); err != nil || c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		errs = append(errs, fmt.Errorf("NRM_BODY_LIMIT must be bytes between 1024 and 67108864, got %q", *v["body-limit"]))
+	}
+	for _, r := range []struct {
+		name string
+		in   string
+		dst  *int
+	}{{"NRM_LOGIN_RATE", *v["login-rate"], &c.LoginRate}, {"NRM_USER_RATE", *v["user-rate"], &c.UserRate}} {
+		if _, err := fmt.Sscanf(r.in, "%d", r.dst); err != nil || *r.dst < 1 || *r.dst > 1000000 {
+			errs = append(errs, fmt.Errorf("%s must be a positive number of requests per minute, got %q", r.name, r.in))
+		}
 	}
 	for _, r := range strings.Split(*v["regions"], ",") {
 		if r = strings.TrimSpace(r); r != "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -47,6 +48,8 @@ type Options struct {
 type Server struct {
 	server   temporal.Server
 	hostPort string
+	stop     sync.Once
+	stopErr  error
 }
 
 // Start creates the schema and namespace when missing and starts every
@@ -115,8 +118,12 @@ func Start(opts Options) (*Server, error) {
 // HostPort is the frontend address clients dial.
 func (s *Server) HostPort() string { return s.hostPort }
 
-// Stop stops every service; the SQLite file keeps open workflows for the next start.
-func (s *Server) Stop() error { return s.server.Stop() }
+// Stop stops every service; the SQLite file keeps open workflows for the next
+// start. Stopping twice is a no-op: the Temporal server must not be stopped again.
+func (s *Server) Stop() error {
+	s.stop.Do(func() { s.stopErr = s.server.Stop() })
+	return s.stopErr
+}
 
 func splitLoopback(addr string) (string, int, error) {
 	if addr == "" {

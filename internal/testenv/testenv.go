@@ -97,6 +97,9 @@ func Config(tb testing.TB, databaseURL, dataDir string) *config.Config {
 		"--sop", filepath.Join(RepoRoot(), "sop"),
 		"--task-queue", "nrm-test",
 		"--log-level", "warn",
+		// Tests sign in many users from one address within a minute.
+		"--login-rate", "10000",
+		"--user-rate", "100000",
 	}, io.Discard)
 	if err != nil {
 		tb.Fatalf("config: %v", err)
