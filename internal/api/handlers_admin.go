@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -172,4 +173,20 @@ func (s *Server) audit(c *fiber.Ctx, action string, caseID *uuid.UUID) {
 	if err != nil {
 		s.log.Error("audit", "request_id", requestID(c), "action", action, "error", err)
 	}
+}
+
+// deactivateUser disables an account; its sessions end at once.
+func (s *Server) deactivateUser(c *fiber.Ctx) error {
+	id, err := uuid.Parse(c.Params("id"))
+	if err != nil {
+		return store.ErrNotFound
+	}
+	if _, err := s.deps.Store.User(c.UserContext(), id); err != nil {
+		return err
+	}
+	if err := s.deps.Store.DeactivateUser(c.UserContext(), id, time.Now()); err != nil {
+		return err
+	}
+	s.audit(c, "user.deactivate", nil)
+	return c.SendStatus(fiber.StatusNoContent)
 }

@@ -79,6 +79,7 @@ func (s *Server) routes() []Route {
 		{Method: "PATCH", Path: "/api/v1/agencies/:id", Access: roles, Roles: admins, Handler: s.patchAgency},
 		{Method: "GET", Path: "/api/v1/users", Access: roles, Roles: admins, Handler: s.listUsers},
 		{Method: "POST", Path: "/api/v1/users", Access: roles, Roles: admins, Handler: s.createUser},
+		{Method: "POST", Path: "/api/v1/users/:id/deactivate", Access: roles, Roles: admins, Handler: s.deactivateUser},
 	}
 }
 

@@ -44,9 +44,34 @@ func TestAdministratorsManageTheDirectory(t *testing.T) {
 	c := &testenv.Client{Base: anon.Base, HTTP: anon.HTTP}
 	var login struct{ Token string }
 	mustStatus(t, "new user logs in", c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"email": user["email"], "password": user["password"]}, &login), http.StatusOK)
+	// Deactivation ends the user's sessions at once.
+	var created struct {
+		ID string `json:"id"`
+	}
+	var users struct {
+		Users []struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"users"`
+	}
+	mustStatus(t, "users", admin.Do(t, "GET", "/api/v1/users", nil, &users), http.StatusOK)
+	for _, u := range users.Users {
+		if u.Email == user["email"] {
+			created.ID = u.ID
+		}
+	}
+	session := &testenv.Client{Base: anon.Base, HTTP: anon.HTTP, Token: login.Token}
+	mustStatus(t, "session works", session.Do(t, "GET", "/api/v1/me", nil, nil), http.StatusOK)
+	mustStatus(t, "deactivate", admin.Do(t, "POST", "/api/v1/users/"+created.ID+"/deactivate", nil, nil), http.StatusNoContent)
+	if st := session.Do(t, "GET", "/api/v1/me", nil, &p); st != http.StatusUnauthorized {
+		t.Errorf("a deactivated user's session: %d, want 401", st)
+	}
+	if st := c.Do(t, "POST", "/api/v1/auth/login", map[string]string{"email": user["email"], "password": user["password"]}, &p); st != http.StatusUnauthorized {
+		t.Errorf("a deactivated user signs in: %d, want 401", st)
+	}
 	var audits int
-	testenv.Must(t, sys.Store.DB().Get(&audits, `SELECT count(*) FROM audit_log WHERE action IN ('agency.create','agency.update','user.create')`))
-	if audits != 3 {
-		t.Errorf("%d audit rows for administrative commands, want 3", audits)
+	testenv.Must(t, sys.Store.DB().Get(&audits, `SELECT count(*) FROM audit_log WHERE action IN ('agency.create','agency.update','user.create','user.deactivate')`))
+	if audits != 4 {
+		t.Errorf("%d audit rows for administrative commands, want 4", audits)
 	}
 }
