@@ -39,6 +39,9 @@ func decode(c *fiber.Ctx, dst any) error {
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return newProblem(http.StatusUnsupportedMediaType, ProblemUnsupported, "send the body as application/json")
 	}
+	if bytes.Contains(c.Body(), []byte(`\u0000`)) {
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body contains a NUL character")
+	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -65,6 +68,9 @@ func decodeError(err error) error {
 		}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if field == "" {
+			field = "(empty name)"
+		}
 		return &cases.ValidationError{Errors: []cases.FieldError{{Field: field, Rule: "unknown_field", Message: "this field is not part of the request"}}}
 	}
 	return newProblem(http.StatusBadRequest, ProblemMalformed, "the body could not be read as JSON")

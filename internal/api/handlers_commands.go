@@ -60,6 +60,9 @@ func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.
 	if err != nil {
 		return cases.ErrNotFound
 	}
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+		return err
+	}
 	if body != nil {
 		if err := decode(c, body); err != nil {
 			return err
@@ -105,6 +108,9 @@ func (s *Server) decide(c *fiber.Ctx) error {
 	id, err := uuid.Parse(c.Params("id"))
 	if err != nil {
 		return cases.ErrNotFound
+	}
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+		return err
 	}
 	if err := decode(c, &req); err != nil {
 		return err

@@ -56,6 +56,9 @@ func (s *Server) refer(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+		return err
+	}
 	var req cases.ReferRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -130,6 +133,9 @@ func (s *Server) answer(update string) fiber.Handler {
 		id, err := uuid.Parse(c.Params("id"))
 		if err != nil {
 			return cases.ErrNotFound
+		}
+		if err := s.deps.Cases.CheckAddressee(c.UserContext(), mustPrincipal(c), id); err != nil {
+			return err
 		}
 		var cmd workflows.AnswerCommand
 		var note string

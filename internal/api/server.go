@@ -5,8 +5,12 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -61,7 +65,7 @@ func New(d Deps) *Server {
 		// Fiber reuses request buffers; copy strings we keep beyond a handler.
 		Immutable: true,
 	})
-	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders)
+	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders, withSaneInput)
 	for _, r := range s.routes() {
 		chain := []fiber.Handler{s.authorize(r)}
 		if r.Path == "/api/v1/auth/login" {
@@ -154,4 +158,21 @@ func routeOf(c *fiber.Ctx) string {
 func principalOf(c *fiber.Ctx) (auth.Principal, bool) {
 	p, ok := c.Locals(localPrincipal).(auth.Principal)
 	return p, ok
+}
+
+// withSaneInput refuses paths and query strings that are not valid UTF-8 or
+// hold a NUL character: nothing legitimate sends them, and PostgreSQL text
+// cannot store them.
+func withSaneInput(c *fiber.Ctx) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.ContainsRune(s, 0) }
+	path, err := url.PathUnescape(c.Path())
+	if err != nil || bad(path) {
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the path is not valid UTF-8")
+	}
+	for k, v := range c.Queries() {
+		if bad(k) || bad(v) {
+			return newProblem(http.StatusBadRequest, ProblemMalformed, "the query is not valid UTF-8")
+		}
+	}
+	return c.Next()
 }

@@ -75,3 +75,34 @@ func TestAdministratorsManageTheDirectory(t *testing.T) {
 		t.Errorf("%d audit rows for administrative commands, want 4", audits)
 	}
 }
+
+// TestNULAndInvalidUTF8AreRefused: such input once reached PostgreSQL text
+// columns and answered 500; it is refused at the edge with 400.
+func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
+	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
+	sys := testenv.Start(t, cfg)
+	anon := testenv.NewClient(sys)
+	admin := anon.Login(t, "admin@nrm.example")
+	officer := anon.Login(t, "officer@lebap-police.example")
+	shelter := anon.Login(t, "shelter@lebap-shelter.example")
+	var p problem
+	cases := []struct {
+		who    *testenv.Client
+		method string
+		path   string
+		body   any
+	}{
+		{admin, "POST", "/api/v1/agencies", []byte(`{"name":"M\u0000","type":"ngo","region":"mary"}`)},
+		{admin, "POST", "/api/v1/users", []byte(`{"email":"a@b.example","name":"A\u0000B","role":"twg","agency_id":"` + "00000000-0000-0000-0000-000000000000" + `","password":"a long enough passphrase"}`)},
+		{officer, "GET", "/api/v1/cases?stage=%00", nil},
+		{officer, "GET", "/api/v1/cases?stage=%ff", nil},
+		{shelter, "GET", "/api/v1/referrals?status=%c3", nil},
+		{officer, "POST", "/api/v1/notifications/a%00b/read", nil},
+		{admin, "POST", "/api/v1/admin/dead-letters/a%ffb/retry", nil},
+	}
+	for _, c := range cases {
+		if st := c.who.Do(t, c.method, c.path, c.body, &p); st != http.StatusBadRequest {
+			t.Errorf("%s %s: %d, want 400", c.method, c.path, st)
+		}
+	}
+}

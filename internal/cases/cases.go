@@ -280,3 +280,13 @@ func dedupe(in []string) []string {
 	}
 	return out
 }
+
+// CheckVisible answers ErrNotFound for a case the caller may not see, so that
+// handlers refuse before reading the body: another agency learns nothing.
+func (s *Service) CheckVisible(ctx context.Context, p auth.Principal, id uuid.UUID) error {
+	_, err := s.Store.Case(ctx, auth.CaseScope(p), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

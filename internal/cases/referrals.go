@@ -195,3 +195,9 @@ func (s *Service) referralUpdate(ctx context.Context, id uuid.UUID, name string,
 	}
 	return nil, fmt.Errorf("%s on referral %s: %w", name, id, err)
 }
+
+// CheckAddressee answers ErrNotFound for a referral not addressed to the caller's agency.
+func (s *Service) CheckAddressee(ctx context.Context, p auth.Principal, id uuid.UUID) error {
+	_, err := s.providerReferral(ctx, p, id)
+	return err
+}
