@@ -253,6 +253,8 @@ type transition struct {
 	cancelOpen bool
 	// rewatch lists obligations whose due time changed: re-recorded and re-timed.
 	rewatch []string
+	// notify asks a role for an action now (closure to approve, decision needed).
+	notify []NotificationRecord
 }
 
 type pendingEvent struct {
@@ -307,6 +309,10 @@ func (r *caseRun) apply(ctx workflow.Context, t transition) error {
 		r.setStage(ctx, t.stage)
 	}
 	in.Stage = r.state.Stage
+	for _, n := range t.notify {
+		n.ID = fmt.Sprintf("%s/%d/%s/%s", CaseWorkflowID(r.state.CaseID), r.state.Seq, n.Kind, n.RecipientRole)
+		in.Notifications = append(in.Notifications, n)
+	}
 	if err := r.record(ctx, in); err != nil {
 		return err
 	}

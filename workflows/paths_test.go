@@ -79,6 +79,13 @@ func TestNegativePreliminaryNeedsSecondReview(t *testing.T) {
 	if pending.Stage != StageIdentification {
 		t.Errorf("a negative decision takes effect only after review; stage %s", pending.Stage)
 	}
+	var needed bool
+	for _, n := range h.rec.notifications {
+		needed = needed || (n.Kind == "decision_needed" && n.RecipientRole == "competent_authority")
+	}
+	if !needed {
+		t.Errorf("a negative decision must ask the competent authority for the second review")
+	}
 	if !h.rec.has("negative_review_confirmed") || h.rec.closure != ReasonNotIdentified {
 		t.Errorf("events %v closure %q", h.rec.types(), h.rec.closure)
 	}
@@ -160,6 +167,15 @@ func TestClosureRejectedReturnsToStage(t *testing.T) {
 	h.update(time.Minute, UpdateRejectClosure, Command{ActorID: "supervisor"}, "")
 	h.state(time.Minute, &rejected)
 	h.run(adult(tm, true))
+	var toApprove int
+	for _, n := range h.rec.notifications {
+		if n.Kind == "closure_to_approve" && n.RecipientRole == "supervisor" {
+			toApprove++
+		}
+	}
+	if toApprove != 1 {
+		t.Errorf("%d closure_to_approve notifications to the supervisor, want 1", toApprove)
+	}
 	if closure.Stage != StageClosure || rejected.Stage != StageRecovery || rejected.Closure != nil {
 		t.Errorf("closure %s, after rejection %s (%+v), want closure then recovery", closure.Stage, rejected.Stage, rejected.Closure)
 	}

@@ -310,6 +310,9 @@ func (r *caseRun) decide(ctx workflow.Context, c DecideCommand) (CaseState, erro
 		if c.Kind == KindPreliminary && c.Outcome == OutcomePositive {
 			t.stage = StageRecovery
 		}
+		if c.Outcome == OutcomeNegative { // a second officer must review it
+			t.notify = append(t.notify, NotificationRecord{Kind: "decision_needed", RecipientRole: "competent_authority"})
+		}
 		return t, nil
 	})
 }
@@ -439,6 +442,7 @@ func (r *caseRun) requestClosure(ctx workflow.Context, c ClosureCommand) (CaseSt
 		var t transition
 		t.add("closure_requested", c.ActorID, data)
 		t.stage = StageClosure
+		t.notify = append(t.notify, NotificationRecord{Kind: "closure_to_approve", RecipientRole: "supervisor"})
 		return t, nil
 	})
 }
