@@ -20,6 +20,8 @@ commands:
   migrate up|status   apply or list PostgreSQL migrations
   user add            create a user (password from stdin or NRM_NEW_USER_PASSWORD)
   sop validate|show|diff   check, show and compare SOP files
+  sop simulate        compliance of the recorded history under another SOP version's deadlines
+  seed synthetic      write a synthetic history into the read model (demos, benchmarks)
   keys rotate         re-wrap every case key under a new master key
   audit verify        check the audit log's hash chain (exit 1 and the entry ID when broken)
   reconcile           start the workflows of cases recorded without one, once
@@ -53,7 +55,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "user":
 		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "sop":
+		if len(rest) > 0 && rest[0] == "simulate" {
+			return runSimulate(ctx, rest[1:], stdout, stderr)
+		}
 		return sopCommand(rest, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
 	case "keys":

@@ -68,6 +68,10 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/referrals/:id/complete", Access: roles, Roles: providers, Handler: s.answer(workflows.UpdateComplete)},
 		{Method: "GET", Path: "/api/v1/notifications", Access: signedIn, Handler: s.listNotifications},
 		{Method: "POST", Path: "/api/v1/notifications/:id/read", Access: signedIn, Handler: s.markNotificationRead},
+		{Method: "GET", Path: "/api/v1/reports/compliance", Access: roles, Roles: twg, Handler: s.complianceReport},
+		{Method: "GET", Path: "/api/v1/reports/statistics", Access: roles, Roles: twg, Handler: s.statisticsReport},
+		{Method: "GET", Path: "/api/v1/reports/simulate", Access: roles, Roles: twg, Handler: s.simulateReport},
+		{Method: "GET", Path: "/api/v1/exports/htcds", Access: roles, Roles: twg, Handler: s.htcdsExport},
 		{Method: "GET", Path: "/api/v1/admin/dead-letters", Access: roles, Roles: admins, Handler: s.listDeadLetters},
 		{Method: "POST", Path: "/api/v1/admin/dead-letters/:id/retry", Access: roles, Roles: admins, Handler: s.retryDeadLetter},
 		{Method: "GET", Path: "/api/v1/agencies/:id/channels", Access: roles, Roles: admins, Handler: s.listChannels},
@@ -93,6 +97,8 @@ var (
 	referrers = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
 	providers = []auth.Role{auth.Provider}
 	admins    = []auth.Role{auth.Admin}
+	// The TWG sees anonymised figures only, never a case.
+	twg = []auth.Role{auth.TWG}
 )
 
 // authorize is the one authentication and role gate in front of every

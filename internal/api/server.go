@@ -19,6 +19,7 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -35,6 +36,8 @@ type Deps struct {
 	Limits Limits
 	// Codec serves /codec/encode and /codec/decode for the Temporal UI and CLI.
 	Codec converter.PayloadCodec
+	// Reports builds the TWG's anonymised reports and export.
+	Reports *reports.Service
 }
 
 // Server is the HTTP API.

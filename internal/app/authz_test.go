@@ -127,6 +127,12 @@ var authzMatrix = []authzRow{
 	{route: "POST /api/v1/referrals/:id/complete", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "422/404", twg: "403", admin: "403"},
 
 	// Administrators (national). PATCH {} changes nothing and answers the agency.
+	// The TWG's reports: anonymised figures for the TWG only. The simulation
+	// without ?sop_version= is a 422 (the matrix calls paths without queries).
+	{route: "GET /api/v1/reports/compliance", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "200", admin: "403"},
+	{route: "GET /api/v1/reports/statistics", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "200", admin: "403"},
+	{route: "GET /api/v1/reports/simulate", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "422", admin: "403"},
+	{route: "GET /api/v1/exports/htcds", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "200", admin: "403"},
 	{route: "GET /api/v1/admin/dead-letters", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "403", admin: "200"},
 	{route: "POST /api/v1/admin/dead-letters/:id/retry", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "403", admin: "404"},
 	{route: "GET /api/v1/agencies/:id/channels", anon: 401, frontline: "403", supervisor: "403", authority: "403", provider: "403", twg: "403", admin: "200"},

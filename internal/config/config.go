@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +46,10 @@ type Config struct {
 	// Rate limits per minute.
 	LoginRate int
 	UserRate  int
+	// Disclosure control of the TWG's reports: cells under SuppressionThreshold
+	// are withheld; the HTCDS export is ExportK-anonymous.
+	SuppressionThreshold int
+	ExportK              int
 	// Notifications: links point at PublicURL; e-mail goes through SMTP.
 	PublicURL    string
 	SMTPAddr     string
@@ -85,6 +90,8 @@ var settings = []setting{
 	{"no-demo", "NRM_NO_DEMO", "false", "nrm dev: do not create demo agencies and users"},
 	{"login-rate", "NRM_LOGIN_RATE", "10", "sign-in attempts per minute per client address"},
 	{"user-rate", "NRM_USER_RATE", "600", "requests per minute per signed-in user"},
+	{"suppression-threshold", "NRM_SUPPRESSION_THRESHOLD", "5", "TWG reports withhold counts below this"},
+	{"export-k", "NRM_EXPORT_K", "11", "the HTCDS export is k-anonymous for this k"},
 	{"public-url", "NRM_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web UI, for links in notifications"},
 	{"smtp-addr", "NRM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)"},
 	{"smtp-from", "NRM_SMTP_FROM", "", "sender address of e-mail notifications"},
@@ -204,7 +211,7 @@ func build(v map[string]*string) (*Config, error) {
 	if c.SessionMax, err = positiveDuration("NRM_SESSION_MAX", *v["session-max"]); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := fmt.Sscanf(*v["body-limit"], "%d", &c.BodyLimit); err != nil || c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
+	if c.BodyLimit, err = strconv.Atoi(strings.TrimSpace(*v["body-limit"])); err != nil || c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		errs = append(errs, fmt.Errorf("NRM_BODY_LIMIT must be bytes between 1024 and 67108864, got %q", *v["body-limit"]))
 	}
 	for _, r := range []struct {
@@ -212,8 +219,19 @@ func build(v map[string]*string) (*Config, error) {
 		in   string
 		dst  *int
 	}{{"NRM_LOGIN_RATE", *v["login-rate"], &c.LoginRate}, {"NRM_USER_RATE", *v["user-rate"], &c.UserRate}} {
-		if _, err := fmt.Sscanf(r.in, "%d", r.dst); err != nil || *r.dst < 1 || *r.dst > 1000000 {
+		n, err := strconv.Atoi(strings.TrimSpace(r.in))
+		if *r.dst = n; err != nil || n < 1 || n > 1000000 {
 			errs = append(errs, fmt.Errorf("%s must be a positive number of requests per minute, got %q", r.name, r.in))
+		}
+	}
+	for _, r := range []struct {
+		name string
+		in   string
+		dst  *int
+	}{{"NRM_SUPPRESSION_THRESHOLD", *v["suppression-threshold"], &c.SuppressionThreshold}, {"NRM_EXPORT_K", *v["export-k"], &c.ExportK}} {
+		n, err := strconv.Atoi(strings.TrimSpace(r.in))
+		if *r.dst = n; err != nil || n < 2 || n > 100 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number from 2 to 100, got %q", r.name, r.in))
 		}
 	}
 	for _, r := range strings.Split(*v["regions"], ",") {

@@ -1,0 +1,204 @@
+package reports_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nrm-tm/nrm/internal/reports"
+	"github.com/nrm-tm/nrm/internal/sop"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/internal/synthetic"
+)
+
+// The benchmarks seed one fresh database per size with the synthetic
+// history (about 14 events per case) and share it between
+// BenchmarkCompliance and BenchmarkStatistics; TestMain drops them. Each
+// report is timed over the default period (the last twelve months, to
+// November 2026) and over the whole history (January 2025 to November 2026).
+//
+//	go test -run '^$' -bench . -benchtime 3x ./internal/reports/
+//
+// Each benchmark also writes the EXPLAIN ANALYZE plans of its queries to
+// $TMPDIR/nrm-bench-plans-<size>.txt and logs the indexes they use.
+
+var benchSizes = []int{10_000, 100_000}
+
+// benchNow is the end of the synthetic history.
+var benchNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+type benchEnv struct {
+	once   sync.Once
+	err    error
+	url    string
+	st     *store.Store
+	svc    *reports.Service
+	seeded synthetic.Result
+	plans  sync.Once
+}
+
+var (
+	benchMu   sync.Mutex
+	benchEnvs = map[int]*benchEnv{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, e := range benchEnvs {
+		if e.st != nil {
+			e.st.Close()
+		}
+		if e.url != "" {
+			store.DropDatabase(context.Background(), e.url)
+		}
+	}
+	os.Exit(code)
+}
+
+// benchDatabase creates a fresh database on the test server.
+func benchDatabase() (string, error) { return reports.NewTestDatabase("nrm_bench_") }
+
+func env(b *testing.B, size int) *benchEnv {
+	benchMu.Lock()
+	e := benchEnvs[size]
+	if e == nil {
+		e = &benchEnv{}
+		benchEnvs[size] = e
+	}
+	benchMu.Unlock()
+	e.once.Do(func() {
+		ctx := context.Background()
+		if e.url, e.err = benchDatabase(); e.err != nil {
+			return
+		}
+		if e.st, e.err = store.Open(ctx, e.url); e.err != nil {
+			return
+		}
+		if _, e.err = e.st.Migrate(ctx); e.err != nil {
+			return
+		}
+		var set *sop.Set
+		if set, e.err = sop.LoadPath(filepath.Join(reports.RepoRoot(), "sop")); e.err != nil {
+			return
+		}
+		if set, e.err = synthetic.Versions(set); e.err != nil {
+			return
+		}
+		e.seeded, e.err = synthetic.Seed(ctx, e.st, set, synthetic.Options{Cases: size, Seed: 42, Now: benchNow, Batch: 5000})
+		e.svc = &reports.Service{Store: e.st, SOPs: set, Now: func() time.Time { return benchNow }}
+	})
+	if e.err != nil {
+		b.Fatalf("seed %d cases: %v", size, e.err)
+	}
+	return e
+}
+
+// benchPeriods: the default period of a report (the last twelve months)
+// and the whole synthetic history (23 months).
+var benchPeriods = []struct {
+	name     string
+	from, to string
+}{
+	{"months=12", "", ""},
+	{"months=23", "2025-01", "2026-11"},
+}
+
+func (e *benchEnv) period(b *testing.B, from, to string) reports.Period {
+	p, err := e.svc.Period(from, to)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+var indexName = regexp.MustCompile(`(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) (\w+)`)
+
+// recordPlans writes the plans of the report queries and logs their indexes.
+func (e *benchEnv) recordPlans(b *testing.B, size int) {
+	e.plans.Do(func() {
+		plans, err := e.svc.Explain(context.Background(), e.period(b, "2025-01", "2026-11"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("nrm-bench-plans-%d.txt", size))
+		var all strings.Builder
+		var names []string
+		for name := range plans {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			fmt.Fprintf(&all, "=== %s\n%s\n\n", name, plans[name])
+			var idx []string
+			for _, m := range indexName.FindAllStringSubmatch(plans[name], -1) {
+				if !slices.Contains(idx, m[1]) {
+					idx = append(idx, m[1])
+				}
+			}
+			b.Logf("%d cases: %s uses %v", size, name, idx)
+		}
+		os.WriteFile(path, []byte(all.String()), 0o644)
+		b.Logf("%d cases seeded (%s); plans in %s", size, e.seeded, path)
+	})
+}
+
+func BenchmarkCompliance(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, per := range benchPeriods {
+			b.Run(fmt.Sprintf("cases=%d/%s", size, per.name), func(b *testing.B) {
+				if testing.Short() && size > 10_000 {
+					b.Skip("-short")
+				}
+				e := env(b, size)
+				q := reports.ComplianceQuery{Period: e.period(b, per.from, per.to)}
+				ctx := context.Background()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					rep, err := e.svc.Compliance(ctx, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(rep.Tables) == 0 {
+						b.Fatal("empty report")
+					}
+				}
+				b.StopTimer()
+				e.recordPlans(b, size)
+			})
+		}
+	}
+}
+
+func BenchmarkStatistics(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, per := range benchPeriods {
+			b.Run(fmt.Sprintf("cases=%d/%s", size, per.name), func(b *testing.B) {
+				if testing.Short() && size > 10_000 {
+					b.Skip("-short")
+				}
+				e := env(b, size)
+				q := reports.StatisticsQuery{Period: e.period(b, per.from, per.to)}
+				ctx := context.Background()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					rep, err := e.svc.Statistics(ctx, q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(rep.Tables) == 0 {
+						b.Fatal("empty report")
+					}
+				}
+				b.StopTimer()
+				e.recordPlans(b, size)
+			})
+		}
+	}
+}

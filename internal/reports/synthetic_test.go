@@ -1,0 +1,127 @@
+package reports_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nrm-tm/nrm/internal/reports"
+	"github.com/nrm-tm/nrm/internal/sop"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/internal/synthetic"
+)
+
+// syntheticService seeds a synthetic history into a fresh database.
+func syntheticService(t *testing.T, cases int) *reports.Service {
+	t.Helper()
+	ctx := context.Background()
+	dsn, err := reports.NewTestDatabase("nrm_test_")
+	if err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() { store.DropDatabase(context.Background(), dsn) })
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	set, err := sop.LoadPath(filepath.Join(reports.RepoRoot(), "sop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set, err = synthetic.Versions(set); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synthetic.Seed(ctx, st, set, synthetic.Options{Cases: cases, Seed: 3, Now: benchNow}); err != nil {
+		t.Fatal(err)
+	}
+	return &reports.Service{Store: st, SOPs: set, Now: func() time.Time { return benchNow }}
+}
+
+// TestExportKAnonymousSynthetic: on a synthetic history, every combination
+// of the export's quasi-identifiers occurs at least k = 11 times, for the
+// whole history and for small slices of it (one month, one region) that
+// force generalisation and suppression.
+func TestExportKAnonymousSynthetic(t *testing.T) {
+	svc := syntheticService(t, 4000)
+	ctx := context.Background()
+	for _, c := range []struct{ from, to, region string }{
+		{"2025-01", "2026-11", ""},
+		{"2026-06", "2026-06", ""},
+		{"2025-01", "2026-11", "balkan"},
+		{"2026-02", "2026-02", "ahal"},
+	} {
+		p, err := svc.Period(c.from, c.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := svc.HTCDS(ctx, reports.ExportQuery{Period: p, Region: c.region})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.K != 11 {
+			t.Errorf("k = %d, want the default 11", x.K)
+		}
+		reports.CheckKAnonymous(t, x)
+		t.Logf("%s..%s %s: %d cases, %d exported, %d suppressed, generalisation level %d %v",
+			c.from, c.to, c.region, x.Cases, len(x.Records), x.Suppressed, x.Generalisation.Level, x.Generalisation.Steps)
+		if x.Cases > 0 && len(x.Records) == 0 && c.region == "" {
+			t.Errorf("nothing exported of %d cases", x.Cases)
+		}
+	}
+}
+
+// TestReportsOnSyntheticHistory runs every report on a synthetic history
+// at the default threshold and attacks each output.
+func TestReportsOnSyntheticHistory(t *testing.T) {
+	svc := syntheticService(t, 3000)
+	ctx := context.Background()
+	p, _ := svc.Period("2025-01", "2026-11")
+	comp, err := svc.Compliance(ctx, reports.ComplianceQuery{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := svc.Statistics(ctx, reports.StatisticsQuery{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	june, _ := svc.Period("2026-06", "2026-06")
+	small, err := svc.Compliance(ctx, reports.ComplianceQuery{Period: june, Region: "balkan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _ := svc.SOPs.Get("2025.1-synthetic")
+	sim, err := svc.Simulate(ctx, prev, reports.SimulateQuery{Period: june})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tables := range map[string][]*reports.Table{"compliance": comp.Tables, "statistics": stats.Tables,
+		"compliance june balkan": small.Tables, "simulation": {sim.Table}} {
+		suppressed := 0
+		for _, tb := range tables {
+			suppressed += len(tb.Suppressed)
+		}
+		if leaks := reports.Audit(tables); len(leaks) > 0 {
+			t.Errorf("%s: %v", name, leaks)
+		}
+		t.Logf("%s: %d tables, %d withheld values", name, len(tables), suppressed)
+	}
+	// Over the whole history the deadlines show every outcome.
+	for _, tb := range comp.Tables {
+		if tb.ID != "compliance/preliminary_decision/sop_version" {
+			continue
+		}
+		for _, col := range []string{"met_on_time", "met_late", "breached_open"} {
+			if v := tb.Total.Get(tb, col); !v.Valid || v.V < 5 {
+				t.Errorf("preliminary_decision %s = %v", col, v)
+			}
+		}
+		if len(tb.Rows) != 2 {
+			t.Errorf("preliminary_decision by version: %d rows, want 2", len(tb.Rows))
+		}
+	}
+}
