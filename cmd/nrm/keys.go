@@ -7,14 +7,16 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/app"
 	"github.com/nrm-tm/nrm/internal/identity"
+	"github.com/nrm-tm/nrm/internal/notify"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
 // runKeys implements `nrm keys rotate`: with the new master key as
 // NRM_MASTER_KEY_FILE and the old one as NRM_PREVIOUS_KEY_FILE, it re-wraps
-// every case's data key under the new key and recomputes the blind indexes.
-// serve and worker keep running with both keys configured meanwhile; once it
-// reports done, drop NRM_PREVIOUS_KEY_FILE and restart them.
+// every case's data key and every webhook secret under the new key and
+// recomputes the blind indexes. serve and worker keep running with both keys
+// configured meanwhile; once it reports done, drop NRM_PREVIOUS_KEY_FILE and
+// restart them.
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "rotate" {
 		fmt.Fprintln(stderr, "usage: nrm keys rotate --master-key-file NEW --previous-key-file OLD [flags]")
@@ -41,6 +43,12 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(log, "keys rotate", err)
 	}
-	fmt.Fprintf(stdout, "re-wrapped %d case keys under master key %s; remove the previous key from the configuration now\n", n, keys.CurrentKeyID())
+	// Webhook signing secrets are sealed under the master key too.
+	secrets, err := notify.Secrets{Store: st, Keys: keys}.Rotate(ctx)
+	if err != nil {
+		return fail(log, "keys rotate", err)
+	}
+	fmt.Fprintf(stdout, "re-wrapped %d case keys and %d webhook secrets under master key %s; remove the previous key from the configuration now\n",
+		n, secrets, keys.CurrentKeyID())
 	return 0
 }

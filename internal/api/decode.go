@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
@@ -45,7 +46,7 @@ func decode(c *fiber.Ctx, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		return decodeError(err, c.Body(), reflect.TypeOf(dst))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body must be a single JSON value")
@@ -53,7 +54,9 @@ func decode(c *fiber.Ctx, dst any) error {
 	return checkRules(dst)
 }
 
-func decodeError(err error) error {
+// decodeError maps an error of decoding body into a value of type dst; a
+// field error names the field by its full path (jsonpath.go).
+func decodeError(err error, body []byte, dst reflect.Type) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	switch {
@@ -63,13 +66,24 @@ func decodeError(err error) error {
 		if typeErr.Field == "" {
 			return newProblem(http.StatusBadRequest, ProblemMalformed, "the body must be a JSON object")
 		}
+		field := typeErr.Field
+		if p := typeErrorPath(body, typeErr.Offset); p != "" && lastKey(p) == lastKey(typeErr.Field) {
+			field = p
+		}
 		return &cases.ValidationError{Errors: []cases.FieldError{{
-			Field: typeErr.Field, Rule: "type", Message: fmt.Sprintf("must be a %s", jsonKind(typeErr.Type)),
+			Field: field, Rule: "type", Message: fmt.Sprintf("must be a %s", jsonKind(typeErr.Type)),
 		}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if field == "" {
-			field = "(empty name)"
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		field, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			field = strings.Trim(quoted, `"`)
+		}
+		if p := unknownFieldPath(body, dst); p != "" && (p == field || strings.HasSuffix(p, "."+field)) {
+			field = p
+		}
+		if field == "" || strings.HasSuffix(field, ".") {
+			field += "(empty name)"
 		}
 		return &cases.ValidationError{Errors: []cases.FieldError{{Field: field, Rule: "unknown_field", Message: "this field is not part of the request"}}}
 	}

@@ -239,7 +239,7 @@ func (s *Server) addChannel(c *fiber.Ctx) error {
 		}
 		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "target", Rule: rule, Message: msg}}}
 	}
-	id, secret, err := s.deps.Store.AddChannel(c.UserContext(), agencyID, req.Kind, req.Target)
+	id, secret, err := notify.Secrets{Store: s.deps.Store, Keys: s.deps.Keys}.AddChannel(c.UserContext(), agencyID, req.Kind, req.Target)
 	if errors.Is(err, store.ErrConflict) {
 		return newProblem(http.StatusConflict, problemDuplicateChannel, "the agency already has this channel")
 	}

@@ -43,6 +43,7 @@ const (
 	ProblemSOPRule       = "sop-rule"
 	ProblemIdempotency   = "idempotency-key"
 	ProblemRateLimited   = "rate-limited"
+	ProblemCSRF          = "csrf"
 )
 
 // problemError carries a ready problem through Fiber's error path.
@@ -77,7 +78,7 @@ func toProblem(err error) (Problem, bool) {
 	case errors.Is(err, cases.ErrForbidden):
 		return newProblem(http.StatusForbidden, ProblemForbidden, "your role may not do this").p, true
 	case errors.Is(err, auth.ErrNoSession):
-		return newProblem(http.StatusUnauthorized, ProblemUnauthorized, "sign in first: send Authorization: Bearer <token>").p, true
+		return newProblem(http.StatusUnauthorized, ProblemUnauthorized, "sign in first: send Authorization: Bearer <token> or the session cookie").p, true
 	case errors.Is(err, auth.ErrBadCredentials):
 		return newProblem(http.StatusUnauthorized, ProblemBadCredential, "email or password is wrong").p, true
 	case errors.Is(err, auth.ErrLocked):

@@ -37,6 +37,7 @@ func (s *Server) routes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/healthz", Access: public, Handler: s.healthz},
 		{Method: "GET", Path: "/readyz", Access: public, Handler: s.readyz},
+		{Method: "GET", Path: "/metrics", Access: public, Handler: s.metricsHandler},
 		{Method: "GET", Path: "/api/openapi.yaml", Access: public, Handler: s.openapi},
 		{Method: "POST", Path: "/api/v1/auth/login", Access: public, Handler: s.login},
 		{Method: "POST", Path: "/api/v1/auth/logout", Access: signedIn, Handler: s.logout},
@@ -109,14 +110,26 @@ func (s *Server) authorize(r Route) fiber.Handler {
 			return c.Next()
 		}
 		token, ok := bearer(c)
+		viaCookie := false
 		if !ok {
-			return auth.ErrNoSession
+			if token, viaCookie = sessionCookieFrom(c); !viaCookie {
+				return auth.ErrNoSession
+			}
+		}
+		// Checked before the session is looked up, so that a forged request
+		// does not even extend the session's idle window.
+		if viaCookie && unsafeMethod(c.Method()) {
+			if err := s.checkCSRF(c, token); err != nil {
+				return err
+			}
 		}
 		p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
 		if err != nil {
 			return err
 		}
 		c.Locals(localPrincipal, p)
+		c.Locals(localSessionToken, token)
+		c.Locals(localViaCookie, viaCookie)
 		if r.Access == roles && !slices.Contains(r.Roles, p.Role) {
 			return cases.ErrForbidden
 		}

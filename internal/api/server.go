@@ -19,6 +19,8 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/crypto"
+	"github.com/nrm-tm/nrm/internal/metrics"
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/store"
 )
@@ -36,8 +38,17 @@ type Deps struct {
 	Limits Limits
 	// Codec serves /codec/encode and /codec/decode for the Temporal UI and CLI.
 	Codec converter.PayloadCodec
+	// CSRFKey keys the web UI's CSRF tokens (websession.go); a random
+	// per-process key when empty.
+	CSRFKey []byte
+	// Keys seals webhook secrets and keys the rate limits' pseudonyms (limits.go).
+	Keys *crypto.Keyring
 	// Reports builds the TWG's anonymised reports and export.
 	Reports *reports.Service
+	// Metrics observes every request and is served at /metrics to callers
+	// with MetricsToken; nil or an empty token: /metrics answers 404.
+	Metrics      *metrics.Registry
+	MetricsToken string
 }
 
 // Server is the HTTP API.
@@ -55,6 +66,9 @@ func New(d Deps) *Server {
 	if d.BodyLimit <= 0 {
 		d.BodyLimit = 1 << 20
 	}
+	if len(d.CSRFKey) == 0 {
+		d.CSRFKey = newCSRFKey()
+	}
 	s := &Server{deps: d, log: d.Log, limits: d.Limits.withDefaults()}
 	s.loginLimit, s.userLimit = s.loginLimiter(), s.userLimiter()
 	s.app = fiber.New(fiber.Config{
@@ -68,6 +82,9 @@ func New(d Deps) *Server {
 		// Fiber reuses request buffers; copy strings we keep beyond a handler.
 		Immutable: true,
 	})
+	if d.Metrics != nil { // first, to observe the status the error handler set
+		s.app.Use(d.Metrics.HTTP())
+	}
 	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders, withSaneInput)
 	for _, r := range s.routes() {
 		chain := []fiber.Handler{s.authorize(r)}

@@ -22,6 +22,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/devtemporal"
 	"github.com/nrm-tm/nrm/internal/identity"
+	"github.com/nrm-tm/nrm/internal/metrics"
 	"github.com/nrm-tm/nrm/internal/notify"
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/sop"
@@ -41,6 +42,9 @@ type System struct {
 	Worker   worker.Worker
 	Cases    *cases.Service
 	API      *api.Server
+	// Metrics are this process's Prometheus metrics (API's /metrics, the
+	// worker's health listener).
+	Metrics *metrics.Registry
 	// APIAddr is where the API listens once started.
 	APIAddr string
 
@@ -64,7 +68,7 @@ type Parts struct {
 // Start brings the chosen parts up in dependency order. On error, whatever
 // started is stopped again.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (_ *System, err error) {
-	sys := &System{Config: cfg, Log: log}
+	sys := &System{Config: cfg, Log: log, Metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			sys.Stop()
@@ -74,6 +78,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		return nil, fmt.Errorf("load SOPs from %s: %w", cfg.SOPPath, err)
 	}
 	if err := sys.openStore(ctx, parts.Migrate); err != nil {
+		return nil, err
+	}
+	if err := sys.Metrics.RegisterDB(sys.Store.DB().DB); err != nil {
 		return nil, err
 	}
 	if err := sys.checkSOPs(ctx); err != nil {
@@ -100,7 +107,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		sys.stops = append(sys.stops, func() { dev.Stop() })
 		hostPort = dev.HostPort()
 	}
-	if sys.Temporal, err = DialTemporal(cfg, hostPort, sys.Keys, quietTemporal(log)); err != nil {
+	if sys.Temporal, err = DialTemporal(cfg, hostPort, sys.Keys, quietTemporal(log), sys.Metrics.Temporal()); err != nil {
 		return nil, err
 	}
 	sys.stops = append(sys.stops, sys.Temporal.Close)
@@ -113,6 +120,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		}
 		sys.stops = append(sys.stops, sys.Worker.Stop)
 		sys.startDispatcher(ctx, parts.LogNotifications)
+		sys.startHousekeeping(ctx)
 	}
 	if parts.Reconciler {
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -170,8 +178,14 @@ func (s *System) checkSOPs(ctx context.Context) error {
 func (s *System) startAPI(cfg *config.Config) error {
 	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax, MaxFailures: 10, LockFor: 15 * time.Minute}
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
-		Codec: crypto.NewPayloadCodec(s.Keys), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
-		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK}})
+		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
+		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK},
+		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys})
+	// The read-model gauges are the same whichever process reports them:
+	// only the API's processes do, so the worker's scrapes query nothing.
+	if err := s.Metrics.RegisterReadModel(s.Store, s.Log); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -199,7 +213,9 @@ func (s *System) Stop() {
 	s.stops = nil
 }
 
-// ServeHealth serves /healthz and /readyz for processes without the API (the worker).
+// ServeHealth serves /healthz, /readyz and /metrics for processes without
+// the API (the worker). The listener is internal (a pod or compose
+// network port), so /metrics needs no token there.
 func (s *System) ServeHealth(addr string) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
@@ -216,6 +232,9 @@ func (s *System) ServeHealth(addr string) (stop func(), err error) {
 		}
 		w.Write([]byte(`{"status":"ready"}`))
 	})
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("health listener %s: %w", addr, err)
@@ -273,7 +292,7 @@ func LoadKeyring(cfg *config.Config, dev bool) (*crypto.Keyring, error) {
 // startDispatcher delivers the notification outbox through the agencies' channels.
 func (s *System) startDispatcher(ctx context.Context, logDeliveries bool) {
 	cfg := s.Config
-	d := &notify.Dispatcher{Store: s.Store, PublicURL: cfg.PublicURL, Log: s.Log,
+	d := &notify.Dispatcher{Store: s.Store, Keys: s.Keys, PublicURL: cfg.PublicURL, Log: s.Log,
 		SMTP: notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
 	if logDeliveries {
 		d.Channels = []notify.Channel{notify.LogChannel{Log: s.Log}}

@@ -84,6 +84,8 @@ var authzMatrix = []authzRow{
 	// Public.
 	{route: "GET /healthz", anon: 200, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
 	{route: "GET /readyz", anon: 200, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
+	// The Prometheus scrape answers NRM_METRICS_TOKEN (testenv sets one), never a session: 401 to everybody here.
+	{route: "GET /metrics", anon: 401, frontline: "401", supervisor: "401", authority: "401", provider: "401", twg: "401", admin: "401"},
 	{route: "GET /api/openapi.yaml", anon: 200, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
 	{route: "POST /api/v1/auth/login", anon: 422, frontline: "422", supervisor: "422", authority: "422", provider: "422", twg: "422", admin: "422"},
 

@@ -31,12 +31,14 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	workflows.AttrChild.GetName():      enumspb.INDEXED_VALUE_TYPE_BOOL,
 }
 
-// DialTemporal connects a client to the Temporal frontend, with mTLS when configured.
-func DialTemporal(cfg *config.Config, hostPort string, keys *crypto.Keyring, log *slog.Logger) (client.Client, error) {
+// DialTemporal connects a client to the Temporal frontend, with mTLS when
+// configured; the SDK reports its metrics to metrics (nil: none).
+func DialTemporal(cfg *config.Config, hostPort string, keys *crypto.Keyring, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	opts := client.Options{
-		HostPort:  hostPort,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+		HostPort:       hostPort,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
+		MetricsHandler: metrics,
 		// Every payload is encrypted on its way to Temporal (defence in depth:
 		// the workflows carry IDs and codes only).
 		DataConverter: converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), crypto.NewPayloadCodec(keys)),

@@ -58,7 +58,14 @@ type Config struct {
 	SMTPPassword string
 	// DemoPassword comes from NRM_DEMO_PASSWORD only: secrets stay out of argv.
 	DemoPassword string
+	// MetricsToken (NRM_METRICS_TOKEN, env only) is the bearer token of the
+	// API's /metrics; empty: the API serves no /metrics.
+	MetricsToken string
 }
+
+// minMetricsToken is the shortest NRM_METRICS_TOKEN accepted: /metrics has
+// no sign-in throttling, so the token must not be guessable.
+const minMetricsToken = 16
 
 // DefaultRegions are Turkmenistan's: the capital and the five velayats.
 const DefaultRegions = "ashgabat,ahal,balkan,dashoguz,lebap,mary"
@@ -111,6 +118,7 @@ func Usage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_DEMO_PASSWORD", "nrm dev: password of the demo users (default: generated, printed once)")
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_MASTER_KEY", "base64 master key, instead of NRM_MASTER_KEY_FILE")
+	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_METRICS_TOKEN", "bearer token of the API's /metrics, 16+ characters (default: no /metrics on the API)")
 }
 
 // Load parses args (after the subcommand) over the environment. It returns
@@ -146,6 +154,9 @@ func Load(name string, args []string, stderr io.Writer) (*Config, []string, erro
 	c.DemoPassword = os.Getenv("NRM_DEMO_PASSWORD")
 	c.MasterKey = os.Getenv("NRM_MASTER_KEY")
 	c.SMTPPassword = os.Getenv("NRM_SMTP_PASSWORD")
+	if c.MetricsToken = strings.TrimSpace(os.Getenv("NRM_METRICS_TOKEN")); c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		return nil, nil, fmt.Errorf("NRM_METRICS_TOKEN must be at least %d characters (a random token), or empty to serve no /metrics", minMetricsToken)
+	}
 	return c, fs.Args(), nil
 }
 

@@ -47,6 +47,8 @@ const (
 	aadDataKey = "nrm-data-key"
 	// infoIndexKey is the HKDF info of the blind-index key.
 	infoIndexKey = "nrm-blind-index-v1"
+	// infoCSRFKey is the HKDF info of the web UI's CSRF key.
+	infoCSRFKey = "nrm-csrf-v1"
 	// maxKeyFile bounds how much of a key file is read.
 	maxKeyFile = 4096
 )
@@ -60,6 +62,7 @@ type MasterKey struct {
 
 // WrappedKey is a data key encrypted under the master key KeyID:
 // Ciphertext = 12-byte nonce || AES-256-GCM(master, nonce, data key, AAD "nrm-data-key").
+// A secret sealed by SealSecret has the same form with its own AAD.
 type WrappedKey struct {
 	KeyID      string
 	Ciphertext []byte
@@ -219,26 +222,44 @@ func (r *Keyring) NewDataKey() (plain []byte, wrapped WrappedKey, err error) {
 }
 
 func (r *Keyring) wrap(plain []byte) (WrappedKey, error) {
+	return r.sealUnder(plain, []byte(aadDataKey)), nil
+}
+
+// sealUnder encrypts plain under the current master key with aad.
+func (r *Keyring) sealUnder(plain, aad []byte) WrappedKey {
 	aead := r.keys[r.current]
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	rand.Read(nonce)
-	return WrappedKey{KeyID: r.current, Ciphertext: aead.Seal(nonce, nonce, plain, []byte(aadDataKey))}, nil
+	return WrappedKey{KeyID: r.current, Ciphertext: aead.Seal(nonce, nonce, plain, aad)}
 }
 
 // Unwrap decrypts a wrapped data key: ErrUnknownKeyID when its master key is
 // not in the ring, ErrDecrypt when it does not authenticate.
 func (r *Keyring) Unwrap(w WrappedKey) ([]byte, error) {
+	plain, err := r.open(w, []byte(aadDataKey))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap data key: %w", err)
+	}
+	if len(plain) != KeySize {
+		return nil, fmt.Errorf("unwrap data key: %w", ErrDecrypt)
+	}
+	return plain, nil
+}
+
+// open decrypts what sealUnder encrypted with the same aad, under whichever
+// master key of the ring w names.
+func (r *Keyring) open(w WrappedKey, aad []byte) ([]byte, error) {
 	aead, ok := r.keys[w.KeyID]
 	if !ok {
-		return nil, fmt.Errorf("unwrap data key: %w (key ID %q)", ErrUnknownKeyID, w.KeyID)
+		return nil, fmt.Errorf("%w (key ID %q)", ErrUnknownKeyID, w.KeyID)
 	}
 	ns := aead.NonceSize()
 	if len(w.Ciphertext) < ns+aead.Overhead() {
-		return nil, fmt.Errorf("unwrap data key: %w", ErrDecrypt)
+		return nil, ErrDecrypt
 	}
-	plain, err := aead.Open(nil, w.Ciphertext[:ns], w.Ciphertext[ns:], []byte(aadDataKey))
-	if err != nil || len(plain) != KeySize {
-		return nil, fmt.Errorf("unwrap data key: %w", ErrDecrypt)
+	plain, err := aead.Open(nil, w.Ciphertext[:ns], w.Ciphertext[ns:], aad)
+	if err != nil {
+		return nil, ErrDecrypt
 	}
 	return plain, nil
 }
@@ -290,6 +311,19 @@ func (r *Keyring) IndexKeyFor(id string) ([]byte, error) {
 		panic("crypto: hkdf: " + err.Error())
 	}
 	return k, nil
+}
+
+// CSRFKey keys the web UI's CSRF tokens (HMAC of the session token),
+// derived from the current master key with HKDF-SHA256 (no salt, info
+// "nrm-csrf-v1"), so that every replica and every restart agrees on it.
+// Rotating the master key changes it: the web UI then fetches its session's
+// new token from GET /api/v1/me.
+func (r *Keyring) CSRFKey() []byte {
+	k, err := hkdf.Key(sha256.New, r.raw[r.current], nil, infoCSRFKey, KeySize)
+	if err != nil { // only for impossible lengths
+		panic("crypto: hkdf: " + err.Error())
+	}
+	return k
 }
 
 // KeyIDs lists the IDs of the ring, the current one first.

@@ -84,7 +84,7 @@ func (b inbox) ids() []string {
 func TestNotificationRoutes(t *testing.T) {
 	w := newWorld(t)
 	srv := api.New(api.Deps{Store: w.st, Sessions: &auth.Sessions{Store: w.st, Idle: time.Hour, Max: time.Hour},
-		Log: slog.New(slog.DiscardHandler)})
+		Log: slog.New(slog.DiscardHandler), Keys: w.keys})
 	served := map[string]bool{}
 	for _, r := range srv.Routes() {
 		served[r.Method+" "+r.Path] = true
@@ -229,7 +229,7 @@ func TestNotificationRoutes(t *testing.T) {
 }
 
 func deliverAll(w *world) error {
-	d := &notify.Dispatcher{Store: w.st, Log: slog.New(slog.DiscardHandler)}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: slog.New(slog.DiscardHandler)}
 	_, err := d.DeliverOnce(context.Background())
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -33,6 +34,9 @@ var DefaultBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * tim
 // (recipient_agency_id NULL) is dead at once.
 type Dispatcher struct {
 	Store *store.Store
+	// Keys opens the webhooks' sealed signing secrets (Secrets); without it
+	// webhook deliveries fail.
+	Keys *crypto.Keyring
 	// HTTP sends webhooks; nil means DefaultHTTPClient. Each delivery is
 	// bounded by WebhookTimeout whatever the client.
 	HTTP *http.Client
@@ -90,7 +94,9 @@ func (d *Dispatcher) httpClient() *http.Client {
 var defaultClient = DefaultHTTPClient()
 
 // Run delivers until ctx ends, polling every PollInterval and going on at
-// once while full batches come.
+// once while full batches come. Its first pass seals the webhook secrets
+// still stored in clear (migration 0011), and each pass tries again until
+// that succeeds.
 func (d *Dispatcher) Run(ctx context.Context) {
 	interval := d.PollInterval
 	if interval <= 0 {
@@ -98,11 +104,24 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	sealed := d.Keys == nil // nothing to seal with: Open reports it per delivery
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		}
+		if !sealed {
+			n, err := d.secrets().SealClear(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				d.log().Warn("notifications: sealing webhook secrets stored in clear failed; will retry", "error", err)
+			case err == nil:
+				sealed = true
+				if n > 0 {
+					d.log().Info("notifications: sealed webhook secrets stored in clear", "channels", n)
+				}
+			}
 		}
 		n, err := d.DeliverOnce(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -115,6 +134,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 	}
 }
+
+func (d *Dispatcher) secrets() Secrets { return Secrets{Store: d.Store, Keys: d.Keys} }
 
 func (d *Dispatcher) batch() int {
 	if d.Batch > 0 {
@@ -277,10 +298,11 @@ func (d *Dispatcher) noRecipient(ctx context.Context, token uuid.UUID, m Message
 func (d *Dispatcher) send(ctx context.Context, ch *store.Channel, m Message, at time.Time) error {
 	switch ch.Kind {
 	case store.ChannelWebhook:
-		if ch.Secret == nil {
-			return errors.New("webhook channel has no secret")
+		secret, err := d.secrets().Open(ctx, ch)
+		if err != nil {
+			return err
 		}
-		return postWebhook(ctx, d.httpClient(), ch.Target, *ch.Secret, m, at)
+		return postWebhook(ctx, d.httpClient(), ch.Target, secret, m, at)
 	case store.ChannelEmail:
 		return d.SMTP.send(ctx, ch.Target, composeEmail(d.SMTP.From, ch.Target, m, at))
 	}

@@ -2,13 +2,9 @@ package notify_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,10 +20,10 @@ func TestDispatchWebhookIsSignedAndCarriesOnlyAllowedFields(t *testing.T) {
 	ctx := context.Background()
 	ids := w.add(t, "breach", "opening_agency")
 	rcv := newReceiver(t)
-	_, secret, err := w.st.AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL+"/nrm/hook")
+	_, secret, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL+"/nrm/hook")
 	testenv.Must(t, err)
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, PublicURL: "https://nrm.example.org/", Log: log,
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org/", Log: log,
 		Channels: []notify.Channel{notify.LogChannel{Log: log}}}
 
 	n, err := d.DeliverOnce(ctx)
@@ -42,17 +38,8 @@ func TestDispatchWebhookIsSignedAndCarriesOnlyAllowedFields(t *testing.T) {
 	del := got[0]
 
 	// The signature: HMAC-SHA256 with the secret over timestamp + "." + body.
+	want := checkSigned(t, del, secret)
 	ts := del.header.Get("X-NRM-Timestamp")
-	sent, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || time.Since(time.Unix(sent, 0)).Abs() > time.Minute {
-		t.Errorf("X-NRM-Timestamp = %q, want the Unix time of sending", ts)
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(ts + "." + string(del.body)))
-	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if sig := del.header.Get("X-NRM-Signature"); !hmac.Equal([]byte(sig), []byte(want)) {
-		t.Errorf("X-NRM-Signature = %q, want %q", sig, want)
-	}
 	if !notify.VerifySignature(secret, ts, want, del.body, time.Now(), 5*time.Minute) {
 		t.Error("VerifySignature refuses a good delivery")
 	}
@@ -110,11 +97,11 @@ func TestDispatchFailingWebhookBacksOffThenDeadLetters(t *testing.T) {
 	ids := w.add(t, "escalation", "supervisor")
 	rcv := newReceiver(t)
 	rcv.setStatus(http.StatusInternalServerError)
-	chID, _, err := w.st.AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL)
+	chID, _, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL)
 	testenv.Must(t, err)
 	clk := &clock{t: w.t0}
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now} // the production schedule
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now} // the production schedule
 
 	// Attempts at 0, then after 30s, 2m, 10m, 1h and 6h: six in all.
 	var offset time.Duration
@@ -193,10 +180,10 @@ func TestDispatchRunRetriesOnAMillisecondSchedule(t *testing.T) {
 	ids := w.add(t, "reminder", "opening_agency")
 	rcv := newReceiver(t)
 	rcv.setStatus(http.StatusServiceUnavailable)
-	_, _, err := w.st.AddChannel(context.Background(), w.agency.ID, store.ChannelWebhook, rcv.URL)
+	_, _, err := w.secrets().AddChannel(context.Background(), w.agency.ID, store.ChannelWebhook, rcv.URL)
 	testenv.Must(t, err)
 	log, _ := newLog()
-	d := &notify.Dispatcher{Store: w.st, Log: log, Backoff: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, time.Minute},
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Backoff: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, time.Minute},
 		PollInterval: 5 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -228,13 +215,13 @@ func TestDispatchTwoDispatchersDeliverEachNotificationOnce(t *testing.T) {
 	}
 	rcv := newReceiver(t)
 	rcv.delay = 2 * time.Millisecond // widen the window in which the dispatchers overlap
-	_, _, err := w.st.AddChannel(context.Background(), w.agency.ID, store.ChannelWebhook, rcv.URL)
+	_, _, err := w.secrets().AddChannel(context.Background(), w.agency.ID, store.ChannelWebhook, rcv.URL)
 	testenv.Must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 2 {
 		log, _ := newLog()
-		d := &notify.Dispatcher{Store: w.st, Log: log, Batch: 3, PollInterval: time.Millisecond}
+		d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Batch: 3, PollInterval: time.Millisecond}
 		wg.Add(1)
 		go func() { defer wg.Done(); d.Run(ctx) }()
 	}
@@ -265,7 +252,7 @@ func TestDispatchRoleNoAgencyHoldsIsDeadLettered(t *testing.T) {
 	ctx := context.Background()
 	ids := w.add(t, "breach", "child_protection") // no agency of that type exists
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Log: log}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log}
 	if n, err := d.DeliverOnce(ctx); err != nil || n != 1 {
 		t.Fatalf("claimed %d (%v)", n, err)
 	}
@@ -286,7 +273,7 @@ func TestDispatchInAppOnlyIsDeliveredAtOnce(t *testing.T) {
 	w := newWorld(t)
 	ids := w.add(t, "reminder", "competent_authority", "opening_agency")
 	log, _ := newLog()
-	d := &notify.Dispatcher{Store: w.st, Log: log}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log}
 	if n, err := d.DeliverOnce(context.Background()); err != nil || n != 2 {
 		t.Fatalf("claimed %d (%v)", n, err)
 	}

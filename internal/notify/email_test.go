@@ -119,16 +119,16 @@ func TestDispatchEmailCarriesCaseNumberAndLinkOnly(t *testing.T) {
 	ctx := context.Background()
 	ids := w.add(t, "breach", "opening_agency")
 	smtpd := startFakeSMTP(t)
-	_, _, err := w.st.AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
+	_, _, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
 	testenv.Must(t, err)
 	// A webhook that fails once: the e-mail, delivered already, is not sent again on the retry.
 	rcv := newReceiver(t)
 	rcv.setStatus(http.StatusBadGateway)
-	_, _, err = w.st.AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL)
+	_, _, err = w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL)
 	testenv.Must(t, err)
 	clk := &clock{t: w.t0}
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now,
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now,
 		SMTP: notify.SMTP{Addr: smtpd.Addr(), From: "NRM <notifications@nrm.example.org>"}}
 
 	if n, err := d.DeliverOnce(ctx); err != nil || n != 1 {
@@ -192,10 +192,10 @@ func TestDispatchEmailWithoutSMTPIsSkippedWithOneWarning(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	ids := w.add(t, "reminder", "opening_agency", "supervisor", "opening_agency")
-	_, _, err := w.st.AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
+	_, _, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
 	testenv.Must(t, err)
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Log: log}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log}
 	if n, err := d.DeliverOnce(ctx); err != nil || n != 3 {
 		t.Fatalf("claimed %d (%v)", n, err)
 	}
@@ -217,11 +217,11 @@ func TestDispatchEmailToADeadServerIsRetried(t *testing.T) {
 	testenv.Must(t, err)
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there
-	_, _, err = w.st.AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
+	_, _, err = w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelEmail, "duty-desk@police.example.org")
 	testenv.Must(t, err)
 	clk := &clock{t: w.t0}
 	log, _ := newLog()
-	d := &notify.Dispatcher{Store: w.st, Log: log, Now: clk.Now, SMTP: notify.SMTP{Addr: addr, From: "nrm@example.org", Timeout: 2 * time.Second}}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Now: clk.Now, SMTP: notify.SMTP{Addr: addr, From: "nrm@example.org", Timeout: 2 * time.Second}}
 	if n, err := d.DeliverOnce(ctx); err != nil || n != 1 {
 		t.Fatalf("claimed %d (%v)", n, err)
 	}

@@ -3,12 +3,17 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +21,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/nrm-tm/nrm/internal/crypto"
+	"github.com/nrm-tm/nrm/internal/notify"
 	"github.com/nrm-tm/nrm/internal/store"
 	"github.com/nrm-tm/nrm/internal/testenv"
 )
@@ -28,6 +35,7 @@ var personal = []string{"Aýna", "Berdiýewa", "+99365000000", "I-AŞ 123456", "
 // competent authority, another police agency, and a case of the first.
 type world struct {
 	st        *store.Store
+	keys      *crypto.Keyring
 	agency    *store.Agency
 	authority *store.Agency
 	other     *store.Agency
@@ -44,7 +52,11 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { st.Close() })
 	_, err = st.Migrate(ctx)
 	testenv.Must(t, err)
-	w := &world{st: st, t0: time.Now().UTC().Truncate(time.Second)}
+	key := make([]byte, crypto.KeySize)
+	rand.Read(key)
+	keys, err := crypto.NewKeyring(crypto.MasterKey{Key: key})
+	testenv.Must(t, err)
+	w := &world{st: st, keys: keys, t0: time.Now().UTC().Truncate(time.Second)}
 	w.agency = w.addAgency(t, "law_enforcement")
 	w.authority = w.addAgency(t, "competent_authority")
 	w.other = w.addAgency(t, "law_enforcement")
@@ -59,6 +71,9 @@ func newWorld(t *testing.T) *world {
 	testenv.Must(t, st.CreateCase(ctx, w.cs, testenv.DummyIdentity(), "TM", 2026))
 	return w
 }
+
+// secrets adds and opens webhook channels under the world's master key.
+func (w *world) secrets() notify.Secrets { return notify.Secrets{Store: w.st, Keys: w.keys} }
 
 func (w *world) addAgency(t *testing.T, typ string) *store.Agency {
 	t.Helper()
@@ -197,4 +212,24 @@ func noPersonalData(t *testing.T, what, s string) {
 			t.Errorf("%s contains personal data %q", what, p)
 		}
 	}
+}
+
+// checkSigned verifies a delivery as the OpenAPI document tells receivers
+// to — HMAC-SHA256 keyed with the 64-character hex secret as ASCII bytes,
+// over X-NRM-Timestamp + "." + body, compared with X-NRM-Signature — and
+// returns the signature it expected.
+func checkSigned(t *testing.T, d delivery, secret string) string {
+	t.Helper()
+	ts := d.header.Get("X-NRM-Timestamp")
+	sent, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || time.Since(time.Unix(sent, 0)).Abs() > time.Minute {
+		t.Errorf("X-NRM-Timestamp = %q, want the Unix time of sending", ts)
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "." + string(d.body)))
+	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if sig := d.header.Get("X-NRM-Signature"); !hmac.Equal([]byte(sig), []byte(want)) {
+		t.Errorf("X-NRM-Signature = %q, want %q", sig, want)
+	}
+	return want
 }

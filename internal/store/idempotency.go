@@ -60,8 +60,12 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, userID uuid.UUID, key
 	return err
 }
 
-// ExpireIdempotencyKeys deletes keys older than the cutoff.
-func (s *Store) ExpireIdempotencyKeys(ctx context.Context, before time.Time) error {
-	_, err := s.db.ExecContext(ctx, qExpireKeys, before)
-	return err
+// ExpireIdempotencyKeys deletes keys created before the cutoff and returns
+// how many it deleted.
+func (s *Store) ExpireIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.execCount(ctx, qExpireKeys, before)
+	if err != nil {
+		return 0, fmt.Errorf("expire idempotency keys: %w", err)
+	}
+	return n, nil
 }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -38,16 +36,22 @@ const (
 // maxAttemptError is how much of an attempt's error is kept.
 const maxAttemptError = 500
 
-// Channel is one of an agency's delivery channels besides in-app. Secret is
-// the webhook's HMAC key; it never leaves the server after creation.
+// Channel is one of an agency's delivery channels besides in-app. A
+// webhook's HMAC key is stored sealed under the master key SecretKeyID,
+// bound to the channel's ID (package notify seals and opens it); it never
+// leaves the server after creation. E-mail channels have no secret.
 type Channel struct {
-	ID        uuid.UUID `db:"id"`
-	AgencyID  uuid.UUID `db:"agency_id"`
-	Kind      string    `db:"kind"`
-	Target    string    `db:"target"`
-	Secret    *string   `db:"secret"`
-	Active    bool      `db:"active"`
-	CreatedAt time.Time `db:"created_at"`
+	ID           uuid.UUID `db:"id"`
+	AgencyID     uuid.UUID `db:"agency_id"`
+	Kind         string    `db:"kind"`
+	Target       string    `db:"target"`
+	SecretKeyID  *string   `db:"secret_key_id"`
+	SealedSecret []byte    `db:"secret_sealed"`
+	// ClearSecret is a webhook secret stored before migration 0011, until
+	// the dispatcher seals it (SealChannelSecret). New channels never have one.
+	ClearSecret *string   `db:"secret"`
+	Active      bool      `db:"active"`
+	CreatedAt   time.Time `db:"created_at"`
 }
 
 // NotificationItem is an outbox row with the number of its case.
@@ -114,13 +118,30 @@ type DeadLetter struct {
 const notificationColumns = `n.id, n.case_id, n.kind, n.obligation, n.obligation_id, n.recipient_role,
 	n.recipient_agency_id, n.due_at, n.created_at, n.status, n.delivered_at, n.read_at`
 
+const channelColumns = `id, agency_id, kind, target, secret_key_id, secret_sealed, secret, active, created_at`
+
 const (
 	qAgencyExists  = `SELECT EXISTS (SELECT 1 FROM agencies WHERE id = $1)`
-	qInsertChannel = `INSERT INTO agency_channels (id, agency_id, kind, target, secret) VALUES ($1, $2, $3, $4, $5)`
-	qChannels      = `SELECT id, agency_id, kind, target, secret, active, created_at FROM agency_channels
+	qInsertChannel = `INSERT INTO agency_channels (id, agency_id, kind, target, secret_key_id, secret_sealed)
+		VALUES (:id, :agency_id, :kind, :target, :secret_key_id, :secret_sealed)`
+	qChannels = `SELECT ` + channelColumns + ` FROM agency_channels
 		WHERE agency_id = $1 ORDER BY created_at, id`
-	qActiveChannels = `SELECT id, agency_id, kind, target, secret, active, created_at FROM agency_channels
+	qActiveChannels = `SELECT ` + channelColumns + ` FROM agency_channels
 		WHERE agency_id = $1 AND active ORDER BY created_at, id`
+	// Secrets still in clear (from before migration 0011), and the one
+	// statement that replaces such a secret by its sealed form: only while
+	// the row still holds the same clear secret, so that two dispatchers
+	// sealing at once write it once.
+	qClearSecretChannels = `SELECT ` + channelColumns + ` FROM agency_channels
+		WHERE secret IS NOT NULL ORDER BY id LIMIT $1`
+	qSealChannelSecret = `UPDATE agency_channels SET secret = NULL, secret_key_id = $3, secret_sealed = $4
+		WHERE id = $1 AND secret = $2`
+	// Rotation: sealed secrets under another master key, re-sealed one by
+	// one only if still under the key they were read under.
+	qSecretsToReseal = `SELECT ` + channelColumns + ` FROM agency_channels
+		WHERE secret_sealed IS NOT NULL AND secret_key_id <> $1 ORDER BY id LIMIT $2`
+	qResealChannelSecret = `UPDATE agency_channels SET secret_key_id = $3, secret_sealed = $4
+		WHERE id = $1 AND secret_key_id = $2`
 
 	// Claiming is two statements in one short transaction. The first locks
 	// due pending rows, skipping those another dispatcher holds locked. The
@@ -197,38 +218,74 @@ const (
 const notificationColumnsBare = `id, case_id, kind, obligation, obligation_id, recipient_role,
 	recipient_agency_id, due_at, created_at, status, delivered_at, read_at`
 
-// AddChannel adds a delivery channel to an agency. A webhook gets a fresh
-// secret (32 random bytes, hex), returned here once; e-mail has none. An
-// unknown agency is ErrNotFound, the same kind and target twice ErrConflict.
-func (s *Store) AddChannel(ctx context.Context, agencyID uuid.UUID, kind, target string) (uuid.UUID, string, error) {
-	var secret *string
-	switch kind {
+// AddChannel stores a new delivery channel of an agency: ch.ID is the
+// caller's (a webhook's secret is sealed bound to it before the row exists),
+// a webhook carries its sealed secret, e-mail none. An unknown agency is
+// ErrNotFound, the same kind and target twice ErrConflict.
+func (s *Store) AddChannel(ctx context.Context, ch Channel) error {
+	switch ch.Kind {
 	case ChannelWebhook:
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return uuid.Nil, "", fmt.Errorf("channel secret: %w", err)
+		if ch.SecretKeyID == nil || len(ch.SealedSecret) == 0 {
+			return fmt.Errorf("webhook channel %s: no sealed secret", ch.ID)
 		}
-		h := hex.EncodeToString(b)
-		secret = &h
 	case ChannelEmail:
+		if ch.SecretKeyID != nil || ch.SealedSecret != nil {
+			return fmt.Errorf("e-mail channel %s: must have no secret", ch.ID)
+		}
 	default:
-		return uuid.Nil, "", fmt.Errorf("channel kind %q: not webhook or email", kind)
+		return fmt.Errorf("channel kind %q: not webhook or email", ch.Kind)
 	}
-	id := uuid.New()
-	if _, err := s.db.ExecContext(ctx, qInsertChannel, id, agencyID, kind, target, secret); err != nil {
+	if _, err := s.db.NamedExecContext(ctx, qInsertChannel, ch); err != nil {
 		var pgErr *pgconn.PgError
 		switch {
 		case isUniqueViolation(err):
-			return uuid.Nil, "", fmt.Errorf("channel of agency %s: %w", agencyID, ErrConflict)
+			return fmt.Errorf("channel of agency %s: %w", ch.AgencyID, ErrConflict)
 		case errors.As(err, &pgErr) && pgErr.Code == "23503": // foreign key: no such agency
-			return uuid.Nil, "", fmt.Errorf("agency %s: %w", agencyID, ErrNotFound)
+			return fmt.Errorf("agency %s: %w", ch.AgencyID, ErrNotFound)
 		}
-		return uuid.Nil, "", fmt.Errorf("add channel to agency %s: %w", agencyID, err)
+		return fmt.Errorf("add channel to agency %s: %w", ch.AgencyID, err)
 	}
-	if secret == nil {
-		return id, "", nil
+	return nil
+}
+
+// ChannelsWithClearSecret lists up to limit channels whose webhook secret is
+// still stored in clear (written before migration 0011).
+func (s *Store) ChannelsWithClearSecret(ctx context.Context, limit int) ([]Channel, error) {
+	out := []Channel{}
+	if err := s.db.SelectContext(ctx, &out, qClearSecretChannels, limit); err != nil {
+		return nil, fmt.Errorf("channels with a clear secret: %w", err)
 	}
-	return id, *secret, nil
+	return out, nil
+}
+
+// SealChannelSecret replaces a channel's clear secret by its sealed form, if
+// the row still holds that clear secret; it reports whether it did (false:
+// another process sealed it first).
+func (s *Store) SealChannelSecret(ctx context.Context, id uuid.UUID, clearSecret, keyID string, sealed []byte) (bool, error) {
+	n, err := s.execCount(ctx, qSealChannelSecret, id, clearSecret, keyID, sealed)
+	if err != nil {
+		return false, fmt.Errorf("seal secret of channel %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// ChannelSecretsNotUnder lists up to limit channels whose secret is sealed
+// under another master key than keyID.
+func (s *Store) ChannelSecretsNotUnder(ctx context.Context, keyID string, limit int) ([]Channel, error) {
+	out := []Channel{}
+	if err := s.db.SelectContext(ctx, &out, qSecretsToReseal, keyID, limit); err != nil {
+		return nil, fmt.Errorf("channel secrets to reseal: %w", err)
+	}
+	return out, nil
+}
+
+// ResealChannelSecret replaces a channel's sealed secret if it is still
+// sealed under oldKeyID.
+func (s *Store) ResealChannelSecret(ctx context.Context, id uuid.UUID, oldKeyID, newKeyID string, sealed []byte) error {
+	if _, err := s.db.ExecContext(ctx, qResealChannelSecret, id, oldKeyID, newKeyID, sealed); err != nil {
+		return fmt.Errorf("reseal secret of channel %s: %w", id, err)
+	}
+	return nil
 }
 
 // AgencyExists reports whether an agency exists (channel routes answer 404 otherwise).

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,32 +77,37 @@ func idsOf(list []store.NotificationItem) []string {
 	return out
 }
 
+// addChannel stores a channel as package notify does: a webhook with an
+// opaque stand-in for its sealed secret (notify's tests seal real ones).
+func (f *outboxFixture) addChannel(ctx context.Context, agencyID uuid.UUID, kind, target string) (uuid.UUID, error) {
+	ch := store.Channel{ID: uuid.New(), AgencyID: agencyID, Kind: kind, Target: target}
+	if kind == store.ChannelWebhook {
+		keyID := "test-key"
+		ch.SecretKeyID, ch.SealedSecret = &keyID, []byte("sealed "+ch.ID.String())
+	}
+	return ch.ID, f.st.AddChannel(ctx, ch)
+}
+
 func TestNotificationChannelsAddAndList(t *testing.T) {
 	f := newOutboxFixture(t)
 	ctx := context.Background()
-	hookID, secret, err := f.st.AddChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/nrm")
+	hookID, err := f.addChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/nrm")
 	testenv.Must(t, err)
-	if raw, err := hex.DecodeString(secret); err != nil || len(raw) != 32 {
-		t.Errorf("webhook secret %q: want 32 random bytes as hex", secret)
-	}
-	_, secret2, err := f.st.AddChannel(ctx, f.b.ID, store.ChannelWebhook, "https://hooks.example.org/nrm")
+	_, err = f.addChannel(ctx, f.b.ID, store.ChannelWebhook, "https://hooks.example.org/nrm")
 	testenv.Must(t, err)
-	if secret2 == secret {
-		t.Error("two webhooks got the same secret")
-	}
-	mailID, noSecret, err := f.st.AddChannel(ctx, f.a.ID, store.ChannelEmail, "duty@police.example.org")
+	mailID, err := f.addChannel(ctx, f.a.ID, store.ChannelEmail, "duty@police.example.org")
 	testenv.Must(t, err)
-	if noSecret != "" {
-		t.Errorf("an e-mail channel got a secret")
-	}
-	if _, _, err := f.st.AddChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/nrm"); !errors.Is(err, store.ErrConflict) {
+	if _, err := f.addChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/nrm"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("the same webhook twice: %v, want ErrConflict", err)
 	}
-	if _, _, err := f.st.AddChannel(ctx, uuid.New(), store.ChannelEmail, "x@example.org"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.addChannel(ctx, uuid.New(), store.ChannelEmail, "x@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown agency: %v, want ErrNotFound", err)
 	}
-	if _, _, err := f.st.AddChannel(ctx, f.a.ID, "sms", "+99365000000"); err == nil {
+	if _, err := f.addChannel(ctx, f.a.ID, "sms", "+99365000000"); err == nil {
 		t.Error("an unknown kind must be refused")
+	}
+	if err := f.st.AddChannel(ctx, store.Channel{ID: uuid.New(), AgencyID: f.a.ID, Kind: store.ChannelWebhook, Target: "https://hooks.example.org/x"}); err == nil {
+		t.Error("a webhook without a sealed secret must be refused")
 	}
 	if ok, err := f.st.AgencyExists(ctx, f.a.ID); err != nil || !ok {
 		t.Errorf("AgencyExists(A) = %v, %v", ok, err)
@@ -113,13 +117,72 @@ func TestNotificationChannelsAddAndList(t *testing.T) {
 	}
 	list, err := f.st.Channels(ctx, f.a.ID)
 	testenv.Must(t, err)
-	if len(list) != 2 || list[0].ID != hookID || list[1].ID != mailID || !list[0].Active || list[0].Secret == nil || *list[0].Secret != secret {
+	if len(list) != 2 || list[0].ID != hookID || list[1].ID != mailID || !list[0].Active || list[0].SecretKeyID == nil ||
+		*list[0].SecretKeyID != "test-key" || string(list[0].SealedSecret) != "sealed "+hookID.String() || list[0].ClearSecret != nil ||
+		list[1].SecretKeyID != nil || list[1].SealedSecret != nil {
 		t.Errorf("channels of A = %+v", list)
 	}
 	active, err := f.st.ActiveChannels(ctx, f.a.ID)
 	testenv.Must(t, err)
 	if len(active) != 2 {
 		t.Errorf("active channels = %d, want 2", len(active))
+	}
+}
+
+// TestChannelSecretSealingAndReseal covers the statements behind migration
+// 0011's Go step and the rotation: a clear secret from before 0011 is
+// replaced once by its sealed form, and sealed secrets move key by key.
+func TestChannelSecretSealingAndReseal(t *testing.T) {
+	f := newOutboxFixture(t)
+	ctx := context.Background()
+	// A webhook as a release before 0011 wrote it.
+	legacy := uuid.New()
+	_, err := f.st.DB().ExecContext(ctx, `INSERT INTO agency_channels (id, agency_id, kind, target, secret) VALUES ($1, $2, 'webhook', 'https://hooks.example.org/old', 'cleartext')`,
+		legacy, f.a.ID)
+	testenv.Must(t, err)
+	sealedID, err := f.addChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/new")
+	testenv.Must(t, err)
+	clear, err := f.st.ChannelsWithClearSecret(ctx, 10)
+	testenv.Must(t, err)
+	if len(clear) != 1 || clear[0].ID != legacy || clear[0].ClearSecret == nil || *clear[0].ClearSecret != "cleartext" {
+		t.Fatalf("channels with a clear secret = %+v", clear)
+	}
+	if ok, err := f.st.SealChannelSecret(ctx, legacy, "another", "k1", []byte("x")); err != nil || ok {
+		t.Errorf("sealing with a stale clear secret: %v, %v; want nothing done", ok, err)
+	}
+	if ok, err := f.st.SealChannelSecret(ctx, legacy, "cleartext", "k1", []byte("sealed legacy")); err != nil || !ok {
+		t.Fatalf("SealChannelSecret = %v, %v", ok, err)
+	}
+	if ok, err := f.st.SealChannelSecret(ctx, legacy, "cleartext", "k1", []byte("again")); err != nil || ok {
+		t.Errorf("sealing twice: %v, %v; want nothing done", ok, err)
+	}
+	if clear, _ := f.st.ChannelsWithClearSecret(ctx, 10); len(clear) != 0 {
+		t.Errorf("clear secrets left: %+v", clear)
+	}
+	// The table refuses a row with both forms, or a sealed secret without its key ID.
+	if _, err := f.st.DB().ExecContext(ctx, `UPDATE agency_channels SET secret = 'x' WHERE id = $1`, legacy); err == nil {
+		t.Error("a row with a clear and a sealed secret was accepted")
+	}
+	if _, err := f.st.DB().ExecContext(ctx, `UPDATE agency_channels SET secret_key_id = NULL WHERE id = $1`, legacy); err == nil {
+		t.Error("a sealed secret without its key ID was accepted")
+	}
+
+	todo, err := f.st.ChannelSecretsNotUnder(ctx, "k1", 10)
+	testenv.Must(t, err)
+	if len(todo) != 1 || todo[0].ID != sealedID {
+		t.Fatalf("secrets not under k1 = %+v", todo)
+	}
+	testenv.Must(t, f.st.ResealChannelSecret(ctx, sealedID, "other-key", "k1", []byte("lost race")))
+	testenv.Must(t, f.st.ResealChannelSecret(ctx, sealedID, "test-key", "k1", []byte("resealed")))
+	if todo, _ := f.st.ChannelSecretsNotUnder(ctx, "k1", 10); len(todo) != 0 {
+		t.Errorf("secrets left to reseal: %+v", todo)
+	}
+	list, err := f.st.Channels(ctx, f.a.ID)
+	testenv.Must(t, err)
+	for _, ch := range list {
+		if want := map[uuid.UUID]string{legacy: "sealed legacy", sealedID: "resealed"}[ch.ID]; string(ch.SealedSecret) != want || *ch.SecretKeyID != "k1" {
+			t.Errorf("channel %s: sealed %q under %v, want %q under k1", ch.ID, ch.SealedSecret, *ch.SecretKeyID, want)
+		}
 	}
 }
 
@@ -282,7 +345,7 @@ func TestOutboxDeadLetterRetry(t *testing.T) {
 	ctx := context.Background()
 	ids := f.add(t, "opening_agency", "supervisor")
 	now := f.t0
-	chID, _, err := f.st.AddChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/a")
+	chID, err := f.addChannel(ctx, f.a.ID, store.ChannelWebhook, "https://hooks.example.org/a")
 	testenv.Must(t, err)
 	tok, claimed, err := f.st.ClaimNotifications(ctx, now, now.Add(time.Minute), 1)
 	testenv.Must(t, err)

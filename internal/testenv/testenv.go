@@ -28,6 +28,10 @@ import (
 // DemoPassword is the password of the demo users in tests.
 const DemoPassword = "correct horse battery staple"
 
+// MetricsToken is the NRM_METRICS_TOKEN of the systems Config makes: their
+// API serves /metrics to it (and 401 to everybody else).
+const MetricsToken = "test-metrics-token-0123456789"
+
 // RepoRoot is the module's root directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -104,6 +108,7 @@ func Config(tb testing.TB, databaseURL, dataDir string) *config.Config {
 	if err != nil {
 		tb.Fatalf("config: %v", err)
 	}
+	cfg.MetricsToken = MetricsToken
 	return cfg
 }
 

@@ -1,0 +1,103 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/nrm-tm/nrm/internal/api"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+const (
+	// IdempotencyRetention is how long the response to a POST with an
+	// Idempotency-Key is kept for replay: a client retrying within a day
+	// gets it; after that the key is forgotten and may be used again.
+	IdempotencyRetention = 24 * time.Hour
+	// HousekeepingInterval is how often the worker deletes what expired.
+	// Ten minutes keeps the rate-limit table to a few windows per key and
+	// forgets idempotency keys at most that long after their retention.
+	HousekeepingInterval = 10 * time.Minute
+	// rateWindowsKept: counters of windows that started more than this long
+	// ago are deleted. Two windows, so that a worker whose clock runs a
+	// little ahead of the database's never deletes the current one.
+	rateWindowsKept = 2 * api.RateWindow
+)
+
+// Housekeeper deletes expired rows the API leaves behind: idempotency keys
+// older than IdempotencyRetention and ended rate-limit windows. Every worker
+// replica runs one; the deletes are idempotent, so they may overlap.
+type Housekeeper struct {
+	Store *store.Store
+	Log   *slog.Logger
+	// Interval between passes; HousekeepingInterval when zero.
+	Interval time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Swept counts what one pass deleted.
+type Swept struct {
+	IdempotencyKeys  int64
+	RateLimitWindows int64
+}
+
+// Once runs one pass. It goes on after a failed delete, so that one table's
+// trouble does not keep the other from being cleaned, and returns the errors.
+func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	var out Swept
+	var errs []error
+	var err error
+	if out.IdempotencyKeys, err = h.Store.ExpireIdempotencyKeys(ctx, now.Add(-IdempotencyRetention)); err != nil {
+		errs = append(errs, err)
+	}
+	if out.RateLimitWindows, err = h.Store.ExpireRateWindows(ctx, now.Add(-rateWindowsKept)); err != nil {
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Run passes at once and then every Interval until ctx ends. It logs counts
+// only: the keys themselves are a user's request keys and hashed addresses.
+func (h *Housekeeper) Run(ctx context.Context) {
+	interval := h.Interval
+	if interval <= 0 {
+		interval = HousekeepingInterval
+	}
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		swept, err := h.Once(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("housekeeping: deleting expired rows failed; will retry", "error", err)
+		}
+		if swept.IdempotencyKeys > 0 || swept.RateLimitWindows > 0 {
+			log.Info("housekeeping: deleted expired rows", "idempotency_keys", swept.IdempotencyKeys,
+				"rate_limit_windows", swept.RateLimitWindows)
+		}
+		timer.Reset(interval)
+	}
+}
+
+// startHousekeeping runs a Housekeeper beside the worker until Stop.
+func (s *System) startHousekeeping(ctx context.Context) {
+	h := &Housekeeper{Store: s.Store, Log: s.Log}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); h.Run(hctx) }()
+	s.stops = append(s.stops, func() { cancel(); <-done })
+}
