@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,15 @@ var fuzzBodies = map[string]fuzzBody{
 		return nil
 	}},
 	"channel": {new: func() any { return new(addChannelRequest) }},
+	"erasure": {new: func() any { return new(cases.ErasureRequest) }, check: func(v any) error {
+		// The order's characters are checked by cases.Service.Erase (422 there); the reason by decode.
+		r := v.(*cases.ErasureRequest)
+		_ = r.Validate()
+		if !slices.Contains(cases.ErasureReasons, r.Reason) || r.Order == "" {
+			return fmt.Errorf("accepted reason %q order %q", r.Reason, r.Order)
+		}
+		return nil
+	}},
 }
 
 var (
@@ -307,3 +317,4 @@ func FuzzDecodeAgency(f *testing.F)      { fuzzTarget(f, "agency") }
 func FuzzDecodeAgencyPatch(f *testing.F) { fuzzTarget(f, "agency_patch") }
 func FuzzDecodeUser(f *testing.F)        { fuzzTarget(f, "user") }
 func FuzzDecodeChannel(f *testing.F)     { fuzzTarget(f, "channel") }
+func FuzzDecodeErasure(f *testing.F)     { fuzzTarget(f, "erasure") }

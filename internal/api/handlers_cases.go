@@ -160,6 +160,7 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	if len(opened.DuplicateAgencies) > 0 {
 		out.PossibleDuplicate = &duplicateJSON{Agencies: opened.DuplicateAgencies}
 	}
+	c.Locals(localAuditCase, opened.Case.ID)
 	c.Location("/api/v1/cases/" + opened.Case.ID.String())
 	return c.Status(fiber.StatusCreated).JSON(out)
 }

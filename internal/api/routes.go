@@ -52,6 +52,7 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/cases/:id/decisions", Access: roles, Roles: authority, Handler: s.decide},
 		{Method: "POST", Path: "/api/v1/cases/:id/decisions/:decision_id/review", Access: roles, Roles: authority, Handler: s.review},
 		{Method: "POST", Path: "/api/v1/cases/:id/recovery/extend", Access: roles, Roles: authority, Handler: s.extendRecovery},
+		{Method: "POST", Path: "/api/v1/cases/:id/erasure", Access: roles, Roles: authority, Handler: s.erase},
 		{Method: "POST", Path: "/api/v1/cases/:id/closure", Access: roles, Roles: caseOwners, Handler: s.requestClosure},
 		{Method: "POST", Path: "/api/v1/cases/:id/closure/approve", Access: roles, Roles: supervisors,
 			Handler: s.noteCommand(workflows.UpdateApproveClosure, "closure_approval")},

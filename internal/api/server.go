@@ -91,7 +91,11 @@ func New(d Deps) *Server {
 		if r.Path == "/api/v1/auth/login" {
 			chain = append(chain, s.loginLimit)
 		}
-		chain = append(chain, s.userLimit, s.idempotent, r.Handler)
+		chain = append(chain, s.userLimit, s.idempotent)
+		if audited(r) {
+			chain = append(chain, s.auditCommand(r))
+		}
+		chain = append(chain, r.Handler)
 		s.app.Add(r.Method, r.Path, chain...)
 	}
 	return s

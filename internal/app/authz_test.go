@@ -115,6 +115,8 @@ var authzMatrix = []authzRow{
 	{route: "POST /api/v1/cases/:id/decisions", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
 	{route: "POST /api/v1/cases/:id/decisions/:decision_id/review", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
 	{route: "POST /api/v1/cases/:id/recovery/extend", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
+	// Erasure: the empty body is a 422 for the authority, so the fixture case keeps its identity.
+	{route: "POST /api/v1/cases/:id/erasure", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
 
 	// Referrals are made and withdrawn by the case owner or the competent authority.
 	{route: "POST /api/v1/cases/:id/referrals", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},

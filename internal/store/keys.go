@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,6 +19,10 @@ const (
 	qRewrapKey     = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
 	qDuplicates    = `SELECT DISTINCT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL WHERE i.digest = ANY($1) AND i.case_id <> $2`
 	qIndexesOfCase = `SELECT * FROM person_index WHERE case_id = $1`
+	// The erasure's timeline event comes after every event the case has.
+	qAppendAfterLast = `INSERT INTO case_events (id, seq, case_id, type, at, actor_id, data)
+		SELECT $1::text, COALESCE(MAX(seq), 0) + 1, $2::uuid, $3::text, $4::timestamptz, $5::uuid, $6::jsonb FROM case_events WHERE case_id = $2::uuid
+		ON CONFLICT (id) DO NOTHING`
 )
 
 // CaseKey returns a case's stored data key.
@@ -43,6 +48,36 @@ func (s *Store) DestroyCaseKey(ctx context.Context, caseID uuid.UUID, at time.Ti
 		}
 		return nil
 	})
+}
+
+// EraseIdentity crypto-shreds a case's identity like DestroyCaseKey and, in
+// the same transaction, appends the event recording why. erased is false,
+// and nothing changes, when the key was already destroyed (retention, an
+// earlier erasure, declined consent) or the case has none.
+func (s *Store) EraseIdentity(ctx context.Context, caseID uuid.UUID, at time.Time, e Event) (erased bool, err error) {
+	if len(e.Data) == 0 {
+		e.Data = json.RawMessage(`{}`)
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, qDestroyKey, caseID, at)
+		if err != nil {
+			return fmt.Errorf("erase case %s: %w", caseID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		for _, q := range []string{qDeletePerson, qDropIndexes} {
+			if _, err := tx.ExecContext(ctx, q, caseID); err != nil {
+				return fmt.Errorf("erase case %s: %w", caseID, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, qAppendAfterLast, e.ID, caseID, e.Type, e.At, e.ActorID, e.Data); err != nil {
+			return fmt.Errorf("erase case %s: event: %w", caseID, err)
+		}
+		erased = true
+		return nil
+	})
+	return erased && err == nil, err
 }
 
 // KeysNotUnder lists up to limit live case keys wrapped by another master key than keyID.

@@ -1,0 +1,101 @@
+package cases
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/store"
+)
+
+// ErasureReasons are the grounds on which the competent authority orders a
+// person's identity erased.
+var ErasureReasons = []string{"data_subject_request", "court_order", "unlawful_processing"}
+
+// ErasureRequest is an erasure ordered by the competent authority. Order is
+// the reference of the authority's order, never free text: both fields go
+// into the timeline, which keeps no personal data.
+type ErasureRequest struct {
+	Reason string `json:"reason" validate:"required,oneof=data_subject_request court_order unlawful_processing"`
+	Order  string `json:"order" validate:"required,max=64"`
+}
+
+// maxOrderLen bounds an order reference, in characters.
+const maxOrderLen = 64
+
+// Validate checks the request whoever sends it: a known reason, and an order
+// reference of 1-64 letters, digits, spaces, '/', '-' and '.'.
+func (r ErasureRequest) Validate() error {
+	verr := &ValidationError{}
+	if !slices.Contains(ErasureReasons, r.Reason) {
+		verr.add("reason", "oneof", "must be one of: data_subject_request court_order unlawful_processing")
+	}
+	switch n := utf8.RuneCountInString(r.Order); {
+	case n == 0:
+		verr.add("order", "required", "is required")
+	case n > maxOrderLen || !utf8.ValidString(r.Order):
+		verr.add("order", "max", fmt.Sprintf("is longer or larger than %d", maxOrderLen))
+	default:
+		for _, c := range r.Order {
+			if !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != ' ' && c != '/' && c != '-' && c != '.' {
+				verr.add("order", "order_reference", "may hold only letters, digits, spaces, '/', '-' and '.'")
+				break
+			}
+		}
+	}
+	if len(verr.Errors) > 0 {
+		return verr
+	}
+	return nil
+}
+
+// ErrAlreadyErased: the case's identity is gone already (retention,
+// declined consent or an earlier erasure).
+var ErrAlreadyErased = &RuleError{Rule: "already_erased", Detail: "the identity of this case has already been destroyed"}
+
+// EventIdentityErased is the timeline event of an erasure.
+const EventIdentityErased = "identity_erased"
+
+// Erase destroys a case's identity on the competent authority's order: the
+// data key, the person and the blind indexes go, and the timeline records
+// the reason and the order's reference, in one transaction. The anonymised
+// case, its stage, obligations and workflow continue as before.
+func (s *Service) Erase(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ErasureRequest, requestID string) error {
+	if !p.Is(auth.CompetentAuthority) {
+		return ErrForbidden
+	}
+	if err := s.CheckVisible(ctx, p, caseID); err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(map[string]string{"reason": req.Reason, "order": req.Order})
+	if err != nil {
+		return fmt.Errorf("erase case %s: %w", caseID, err)
+	}
+	at := s.now().UTC()
+	actor := p.UserID
+	ev := store.Event{ID: "case-" + caseID.String() + "/erasure", CaseID: caseID, Type: EventIdentityErased,
+		At: at, ActorID: &actor, Data: data}
+	erased, err := s.Store.EraseIdentity(ctx, caseID, at, ev)
+	if err != nil {
+		return err
+	}
+	if !erased {
+		return ErrAlreadyErased
+	}
+	entry := store.AuditEntry{At: at, UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
+		Action: "case.identity.erase", CaseID: &caseID, Fields: store.Strings(IdentityFields), RequestID: requestID}
+	if err := s.Store.Audit(context.WithoutCancel(ctx), entry); err != nil {
+		return errors.Join(fmt.Errorf("identity of case %s erased, but not audited", caseID), err)
+	}
+	return nil
+}
