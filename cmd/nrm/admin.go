@@ -106,7 +106,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	if err := auth.CheckPasswordPolicy(password); err != nil {
+	if err := auth.CheckPasswordPolicy(password, *email, *name); err != nil {
 		fmt.Fprintf(stderr, "nrm user add: %v\n", err)
 		return 2
 	}

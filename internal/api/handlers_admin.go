@@ -140,7 +140,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := auth.CheckPasswordPolicy(req.Password); err != nil {
+	if err := auth.CheckPasswordPolicy(req.Password, req.Email, req.Name); err != nil {
 		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "password", Rule: "policy", Message: err.Error()}}}
 	}
 	agencyID := uuid.MustParse(req.AgencyID)

@@ -39,6 +39,12 @@ func TestAdministratorsManageTheDirectory(t *testing.T) {
 	if st := admin.Do(t, "POST", "/api/v1/users", user, &p); st != http.StatusUnprocessableEntity {
 		t.Errorf("short password: %d, want 422", st)
 	}
+	for _, weak := range []string{"Password1234", "the caseworker of mary shelter"} {
+		user["password"] = weak
+		if st := admin.Do(t, "POST", "/api/v1/users", user, &p); st != http.StatusUnprocessableEntity || len(p.Errors) == 0 || p.Errors[0].Rule != "policy" {
+			t.Errorf("password %q: %d %+v, want 422 policy", weak, st, p.Errors)
+		}
+	}
 	user["password"] = "a long enough passphrase"
 	mustStatus(t, "create user", admin.Do(t, "POST", "/api/v1/users", user, nil), http.StatusCreated)
 	c := &testenv.Client{Base: anon.Base, HTTP: anon.HTTP}

@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
@@ -74,19 +72,6 @@ func SeesIdentity(p Principal) bool {
 
 // Argon2id parameters (RFC 9106 second recommended option, memory-constrained).
 var hashParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 3, Parallelism: 2, SaltLength: 16, KeyLength: 32}
-
-// ErrWeakPassword is returned for passwords that fail the policy.
-var ErrWeakPassword = errors.New("password must be 12 to 256 characters")
-
-// CheckPasswordPolicy enforces the minimum: length. Long passphrases beat
-// composition rules (NIST SP 800-63B).
-func CheckPasswordPolicy(pw string) error {
-	n := utf8.RuneCountInString(pw)
-	if n < 12 || n > 256 {
-		return ErrWeakPassword
-	}
-	return nil
-}
 
 // HashPassword returns an argon2id PHC string.
 func HashPassword(pw string) (string, error) {
