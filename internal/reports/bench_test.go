@@ -150,33 +150,28 @@ func (e *benchEnv) recordPlans(b *testing.B, size int) {
 }
 
 func BenchmarkCompliance(b *testing.B) {
-	for _, size := range benchSizes {
-		for _, per := range benchPeriods {
-			b.Run(fmt.Sprintf("cases=%d/%s", size, per.name), func(b *testing.B) {
-				if testing.Short() && size > 10_000 {
-					b.Skip("-short")
-				}
-				e := env(b, size)
-				q := reports.ComplianceQuery{Period: e.period(b, per.from, per.to)}
-				ctx := context.Background()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					rep, err := e.svc.Compliance(ctx, q)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(rep.Tables) == 0 {
-						b.Fatal("empty report")
-					}
-				}
-				b.StopTimer()
-				e.recordPlans(b, size)
-			})
+	benchReport(b, func(ctx context.Context, svc *reports.Service, p reports.Period) (int, error) {
+		rep, err := svc.Compliance(ctx, reports.ComplianceQuery{Period: p})
+		if err != nil {
+			return 0, err
 		}
-	}
+		return len(rep.Tables), nil
+	})
 }
 
 func BenchmarkStatistics(b *testing.B) {
+	benchReport(b, func(ctx context.Context, svc *reports.Service, p reports.Period) (int, error) {
+		rep, err := svc.Statistics(ctx, reports.StatisticsQuery{Period: p})
+		if err != nil {
+			return 0, err
+		}
+		return len(rep.Tables), nil
+	})
+}
+
+// benchReport times build, which returns its report's number of tables,
+// for every size and period.
+func benchReport(b *testing.B, build func(context.Context, *reports.Service, reports.Period) (int, error)) {
 	for _, size := range benchSizes {
 		for _, per := range benchPeriods {
 			b.Run(fmt.Sprintf("cases=%d/%s", size, per.name), func(b *testing.B) {
@@ -184,15 +179,15 @@ func BenchmarkStatistics(b *testing.B) {
 					b.Skip("-short")
 				}
 				e := env(b, size)
-				q := reports.StatisticsQuery{Period: e.period(b, per.from, per.to)}
+				period := e.period(b, per.from, per.to)
 				ctx := context.Background()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					rep, err := e.svc.Statistics(ctx, q)
+					tables, err := build(ctx, e.svc, period)
 					if err != nil {
 						b.Fatal(err)
 					}
-					if len(rep.Tables) == 0 {
+					if tables == 0 {
 						b.Fatal("empty report")
 					}
 				}

@@ -128,9 +128,10 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 		}
 		f.AgencyID = &id
 	}
-	if q.Obligation != "" && !slices.Contains(s.reportable(), q.Obligation) {
+	reportable := s.reportable()
+	if q.Obligation != "" && !slices.Contains(reportable, q.Obligation) {
 		return nil, &InputError{Field: "obligation", Rule: "obligation",
-			Message: "must be a deadline or answer obligation of a loaded SOP version: " + strings.Join(s.reportable(), ", ")}
+			Message: "must be a deadline or answer obligation of a loaded SOP version: " + strings.Join(reportable, ", ")}
 	}
 	f.MetBy, f.KnownVersions = s.metBy()
 	f.AsOf, f.Versions = asOf, f.KnownVersions
@@ -159,7 +160,7 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 	if err != nil {
 		return nil, err
 	}
-	rows := withEveryObligation(mergeCompliance(accs), s.reportable(), q.Obligation)
+	rows := withEveryObligation(mergeCompliance(accs), reportable, q.Obligation)
 	rep := &ComplianceReport{
 		Period: q.Period.json(), AsOf: asOf.UTC(), Threshold: s.threshold(), Definitions: ComplianceDefinitions,
 		Filters: map[string]string{"region": q.Region, "agency": q.Agency, "sop_version": q.SOPVersion, "obligation": q.Obligation},

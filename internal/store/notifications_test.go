@@ -167,15 +167,15 @@ func TestChannelSecretSealingAndReseal(t *testing.T) {
 		t.Error("a sealed secret without its key ID was accepted")
 	}
 
-	todo, err := f.st.ChannelSecretsNotUnder(ctx, "k1", 10)
+	toReseal, err := f.st.ChannelSecretsNotUnder(ctx, "k1", 10)
 	testenv.Must(t, err)
-	if len(todo) != 1 || todo[0].ID != sealedID {
-		t.Fatalf("secrets not under k1 = %+v", todo)
+	if len(toReseal) != 1 || toReseal[0].ID != sealedID {
+		t.Fatalf("secrets not under k1 = %+v", toReseal)
 	}
 	testenv.Must(t, f.st.ResealChannelSecret(ctx, sealedID, "other-key", "k1", []byte("lost race")))
 	testenv.Must(t, f.st.ResealChannelSecret(ctx, sealedID, "test-key", "k1", []byte("resealed")))
-	if todo, _ := f.st.ChannelSecretsNotUnder(ctx, "k1", 10); len(todo) != 0 {
-		t.Errorf("secrets left to reseal: %+v", todo)
+	if toReseal, _ := f.st.ChannelSecretsNotUnder(ctx, "k1", 10); len(toReseal) != 0 {
+		t.Errorf("secrets left to reseal: %+v", toReseal)
 	}
 	list, err := f.st.Channels(ctx, f.a.ID)
 	testenv.Must(t, err)
