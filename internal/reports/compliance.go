@@ -19,7 +19,8 @@ import (
 // ComplianceQuery selects the obligation instances of a compliance report.
 type ComplianceQuery struct {
 	Period Period
-	// Filters; "" means all. Agency is an agency ID.
+	// Filters; "" means all. Agency is an agency ID. At most one of Region,
+	// Agency and SOPVersion (see Compliance).
 	Region, Agency, SOPVersion, Obligation string
 }
 
@@ -51,7 +52,7 @@ var ComplianceDefinitions = map[string]string{
 	"agency":        "the agency that owns the instance (for a referral's answer: the provider of that attempt)",
 	"region":        "the case's region",
 	"sop_version":   "the SOP version the case was opened under",
-	"suppression":   "counts from 1 to threshold-1 are withheld (null), with secondary suppression so that no withheld count follows from the totals; shares are withheld with any count of their row, times when fewer than threshold instances underlie them",
+	"suppression":   "counts from 1 to threshold-1 are withheld (null), and more counts beside them, so that no withheld count can be narrowed to fewer than max(2, threshold-1) possible values from everything published, in this answer and in the answers for every region, agency and SOP version; zero is always published; shares and times are withheld with any withheld count of their row, times also when fewer than threshold instances underlie them; see docs/disclosure-control.md",
 }
 
 var complianceColumns = []Column{
@@ -116,17 +117,34 @@ func (s *Service) obligationOrder() map[string]int {
 	return order
 }
 
-// Compliance builds the SOP compliance report.
+// Compliance builds the SOP compliance report. It takes at most one of the
+// region, agency and SOP version filters, and reads every instance of the
+// period (of the obligation asked for, if any) whatever the filter: the
+// answer is one slice of the protected cube of the unfiltered report and
+// every value of each filter (cube.go). Combining two filters would publish
+// cells of a region × agency × version cube that this protection does not
+// cover.
 func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*ComplianceReport, error) {
 	asOf := s.now()
-	f := store.ComplianceFilter{From: q.Period.From, To: q.Period.To, Region: q.Region,
-		SOPVersion: q.SOPVersion, Obligation: q.Obligation}
+	f := store.ComplianceFilter{From: q.Period.From, To: q.Period.To, Obligation: q.Obligation}
+	var answer complianceSlice
+	set := 0
+	for _, x := range []struct{ dim, val string }{{"region", q.Region}, {"agency", q.Agency}, {"sop_version", q.SOPVersion}} {
+		if x.val != "" {
+			answer = complianceSlice{x.dim, x.val}
+			set++
+		}
+	}
+	if set > 1 {
+		return nil, &InputError{Field: answer.dim, Rule: "one_filter",
+			Message: "a compliance report takes at most one of region, agency and sop_version"}
+	}
 	if q.Agency != "" {
 		id, err := uuid.Parse(q.Agency)
 		if err != nil {
 			return nil, &InputError{Field: "agency", Rule: "uuid", Message: "agency must be an agency ID"}
 		}
-		f.AgencyID = &id
+		answer.val = id.String()
 	}
 	reportable := s.reportable()
 	if q.Obligation != "" && !slices.Contains(reportable, q.Obligation) {
@@ -152,7 +170,7 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 	}
 	accs := make([]*complianceAgg, parts)
 	for i := range accs {
-		accs[i] = newComplianceAgg(agencies)
+		accs[i] = newComplianceAgg(agencies, answer)
 	}
 	err = s.Store.ComplianceInstances(ctx, f, parts, func(part int, set *store.ReportInstanceSet, r store.ReportInstance) {
 		accs[part].add(set, r)
@@ -160,13 +178,19 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 	if err != nil {
 		return nil, err
 	}
-	rows := withEveryObligation(mergeCompliance(accs), reportable, q.Obligation)
+	obligations := reportable
+	if q.Obligation != "" {
+		obligations = []string{q.Obligation}
+	}
 	rep := &ComplianceReport{
 		Period: q.Period.json(), AsOf: asOf.UTC(), Threshold: s.threshold(), Definitions: ComplianceDefinitions,
 		Filters: map[string]string{"region": q.Region, "agency": q.Agency, "sop_version": q.SOPVersion, "obligation": q.Obligation},
 	}
-	rep.Tables = complianceTables(rows, s.obligationOrder(), s.threshold())
-	if err := audited(rep.Tables); err != nil {
+	rep.Tables, err = complianceTables(mergeCompliance(accs), obligations, s.obligationOrder(), s.threshold(), answer)
+	if err != nil {
+		return nil, fmt.Errorf("compliance: %w", err)
+	}
+	if err := audited(rep.Tables, s.threshold()); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -192,103 +216,172 @@ func (s *Service) reportable() []string {
 	return out
 }
 
-// withEveryObligation adds an empty total for each obligation (or the one
-// asked for) without instances in the period: "nothing fell due" is a
-// finding the TWG must see, not a missing table.
-func withEveryObligation(rows []complianceRow, obligations []string, only string) []complianceRow {
-	have := map[string]bool{}
-	for _, r := range rows {
-		if r.Dimension == "" {
-			have[r.Obligation] = true
+// complianceSlice is the answer a compliance report publishes: the
+// unfiltered one (dim "") or one filtered to dim = val.
+type complianceSlice struct{ dim, val string }
+
+// has says whether a cell at coordinate at belongs to the slice's tables.
+func (sl complianceSlice) has(at coord) bool {
+	if sl.dim == "" {
+		return len(at) <= 1
+	}
+	for _, p := range at {
+		if p.dim == sl.dim {
+			return p.val == sl.val
 		}
 	}
-	for _, o := range obligations {
-		if !have[o] && (only == "" || only == o) {
-			rows = append(rows, complianceRow{Obligation: o})
-		}
-	}
-	return rows
+	return false
 }
 
-// complianceTables turns the aggregates into protected tables.
-func complianceTables(rows []complianceRow, order map[string]int, threshold int) []*Table {
-	p := newProtector(threshold)
-	type group struct {
-		total  *Row
-		tables map[string]*Table
-	}
-	groups := map[string]*group{}
-	var names []string
-	row := func(r complianceRow, key string, attrs ...Attr) *Row {
-		x := newRow(key, attrs...)
-		x.counts["due"] = p.cell(r.Due)
-		x.counts["met_on_time"] = p.cell(r.OnTime)
-		x.counts["met_late"] = p.cell(r.Late)
-		x.counts["breached_open"] = p.cell(r.Open)
-		x.counts["pending"] = p.cell(r.Pending)
-		x.hours["median_hours"] = hoursOf(r.MedianHours, r.Met)
-		x.hours["p90_hours"] = hoursOf(r.P90Hours, r.Met)
-		return x
-	}
-	for _, r := range rows {
-		if r.Dimension != "" {
-			continue
-		}
-		g := &group{total: row(r, ""), tables: map[string]*Table{}}
-		for _, d := range complianceDimensions {
-			t := &Table{ID: "compliance/" + r.Obligation + "/" + d, Group: r.Obligation, Dimension: d,
-				Title:   fmt.Sprintf("Obligation %s by %s", r.Obligation, dimensionTitle[d]),
-				Columns: complianceColumns, RowSums: complianceRowSums, Total: g.total}
-			if d == "agency" {
-				t.Nested = &Nesting{Table: "compliance/" + r.Obligation + "/agency_type", By: "agency_type"}
+// complianceTables builds the cube of every obligation's tables — the
+// unfiltered ones and those filtered to each region, agency and SOP version
+// —, protects it, and returns the answer's tables. An obligation without
+// instances still has its tables: "nothing fell due" is a finding the TWG
+// must see, not a missing table.
+func complianceTables(groups []*complianceGroup, obligations []string, order map[string]int, threshold int,
+	answer complianceSlice) ([]*Table, error) {
+	c := newCube(threshold)
+	byObligation := map[string]map[string]*complianceGroup{}
+	for _, g := range groups {
+		if byObligation[g.obligation] == nil {
+			byObligation[g.obligation] = map[string]*complianceGroup{}
+			if !slices.Contains(obligations, g.obligation) {
+				obligations = append(obligations, g.obligation)
 			}
-			g.tables[d] = t
 		}
-		groups[r.Obligation] = g
-		names = append(names, r.Obligation)
+		byObligation[g.obligation][g.at.key("", "")] = g
 	}
-	for _, r := range rows {
-		g := groups[r.Obligation]
-		if r.Dimension == "" || g == nil {
-			continue
-		}
-		var x *Row
-		if r.Dimension == "agency" {
-			x = row(r, r.Key, Attr{"agency_id", r.AgencyID}, Attr{"agency_type", r.AgencyType})
-		} else {
-			x = row(r, r.Key)
-		}
-		t := g.tables[r.Dimension]
-		t.Rows = append(t.Rows, x)
-	}
-	sort.SliceStable(names, func(i, j int) bool {
-		oi, iok := order[names[i]]
-		oj, jok := order[names[j]]
+	sort.SliceStable(obligations, func(i, j int) bool {
+		oi, iok := order[obligations[i]]
+		oj, jok := order[obligations[j]]
 		if iok != jok {
 			return iok
 		}
 		if iok && oi != oj {
 			return oi < oj
 		}
-		return names[i] < names[j]
+		return obligations[i] < obligations[j]
 	})
-	var tables []*Table
-	for _, n := range names {
-		for _, d := range complianceDimensions {
-			t := groups[n].tables[d]
-			slices.SortStableFunc(t.Rows, func(a, b *Row) int {
-				if d == "agency" {
-					if c := compareStrings(a.Attr("agency_type"), b.Attr("agency_type")); c != 0 {
-						return c
-					}
+	var out, all []*Table
+	for _, o := range obligations {
+		ns := "compliance/" + o
+		at := byObligation[o]
+		// The values of each dimension that occur, and each agency's type.
+		values := map[string][]string{}
+		agencyType := map[string]string{}
+		agencyName := map[string]string{}
+		for _, g := range at {
+			if len(g.at) != 1 {
+				continue
+			}
+			p := g.at[0]
+			values[p.dim] = append(values[p.dim], p.val)
+			if p.dim == "agency" {
+				agencyType[p.val], agencyName[p.val] = g.agencyType, g.agencyName
+			}
+		}
+		for _, vs := range values {
+			slices.Sort(vs)
+		}
+		row := func(cell coord, key string, attrs ...Attr) *Row {
+			g := at[cell.key("", "")]
+			var r complianceRow
+			if g != nil {
+				r = g.row
+			}
+			x := c.row(ns, cell, key, map[string]int64{"due": r.Due, "met_on_time": r.OnTime, "met_late": r.Late,
+				"breached_open": r.Open, "pending": r.Pending}, complianceCounts, attrs...)
+			x.hours["median_hours"] = hoursOf(r.MedianHours, r.Met)
+			x.hours["p90_hours"] = hoursOf(r.P90Hours, r.Met)
+			return x
+		}
+		// rows returns the rows of dimension dim in the slice base: one per
+		// value with instances there.
+		rows := func(base coord, dim string) []*Row {
+			var rs []*Row
+			for _, v := range values[dim] {
+				cell, ok := base.with(dim, v)
+				if !ok || at[cell.key("", "")] == nil {
+					continue
 				}
-				return compareStrings(a.Key, b.Key)
-			})
-			tables = append(tables, t)
+				if dim == "agency" {
+					rs = append(rs, row(cell, agencyName[v], Attr{"agency_id", v}, Attr{"agency_type", agencyType[v]}))
+				} else {
+					rs = append(rs, row(cell, v))
+				}
+			}
+			if dim == "agency" {
+				slices.SortStableFunc(rs, func(a, b *Row) int {
+					return cmpStrings(a.Attr("agency_type"), b.Attr("agency_type"), a.Key, b.Key, a.Attr("agency_id"), b.Attr("agency_id"))
+				})
+			} else {
+				slices.SortStableFunc(rs, func(a, b *Row) int { return compareStrings(a.Key, b.Key) })
+			}
+			return rs
+		}
+		slice := func(base coord) []*Table {
+			total := row(base, "")
+			var tables []*Table
+			for _, d := range complianceDimensions {
+				t := &Table{ID: ns + "/" + d, Group: o, Dimension: d,
+					Title:   fmt.Sprintf("Obligation %s by %s", o, dimensionTitle[d]),
+					Columns: complianceColumns, RowSums: complianceRowSums, Total: total}
+				switch {
+				case d == "agency":
+					t.Nested = &Nesting{Table: ns + "/agency_type", By: "agency_type"}
+					t.Rows = rows(base, "agency")
+				case d == "agency_type" && base.has("agency"):
+					// One agency's instances, under its type: the same cell.
+					if at[base.key("", "")] != nil {
+						t.Rows = []*Row{row(base, agencyType[base[0].val])}
+					}
+				default:
+					t.Rows = rows(base, d)
+				}
+				tables = append(tables, t)
+			}
+			declareTables(c.p, tables)
+			return tables
+		}
+		unfiltered := slice(nil)
+		all = append(all, unfiltered...)
+		answerTables := unfiltered
+		for _, d := range []string{"region", "agency", "sop_version"} {
+			vals := values[d]
+			if answer.dim == d && !slices.Contains(vals, answer.val) {
+				vals = append(slices.Clone(vals), answer.val) // nothing there: zeros
+			}
+			for _, v := range vals {
+				tables := slice(coord{{d, v}})
+				if answer.dim == d && answer.val == v {
+					answerTables = tables
+				}
+			}
+		}
+		out = append(out, answerTables...)
+		for _, d := range []string{"region", "sop_version"} {
+			c.across(unfiltered, d, values[d])
+		}
+		// A type's count over agencies is the nesting the tables declare.
+		c.across(unfiltered, "agency", values["agency"], "agency_type")
+	}
+	if err := c.p.protect(); err != nil {
+		return nil, err
+	}
+	fillTables(c.p, out)
+	return out, nil
+}
+
+var complianceCounts = []string{"due", "met_on_time", "met_late", "breached_open", "pending"}
+
+// cmpStrings compares pairs of strings in turn: a1 with b1, then a2 with b2, …
+func cmpStrings(pairs ...string) int {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if c := compareStrings(pairs[i], pairs[i+1]); c != 0 {
+			return c
 		}
 	}
-	protectTables(p, tables)
-	return tables
+	return 0
 }
 
 func compareStrings(a, b string) int {
@@ -301,44 +394,50 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// complianceRow is one aggregate: an obligation overall (Dimension "") or
-// by agency, agency_type, region or sop_version.
+// complianceRow is one aggregate: the counts of an obligation's instances
+// at one coordinate of the cube, with the percentiles of their times.
 type complianceRow struct {
-	Obligation, Dimension, Key string
-	AgencyID, AgencyType       string
-	Due, OnTime, Late, Open    int64
-	Pending, Met               int64
-	MedianHours, P90Hours      *float64
+	Due, OnTime, Late, Open int64
+	Pending, Met            int64
+	MedianHours, P90Hours   *float64
 }
 
-// complianceAgg counts the instances of each obligation overall and by
-// each dimension as they arrive, keeping only the times to meet, and then
-// computes the percentiles of every group (PostgreSQL's percentile_cont).
+// complianceGroup counts the instances of one obligation at one
+// coordinate: overall, by agency, agency type, region or SOP version, or by
+// two of them (region and agency or type, version and agency or type,
+// region and version) for the filtered answers.
+type complianceGroup struct {
+	obligation             string
+	at                     coord
+	agencyName, agencyType string // at an agency
+	row                    complianceRow
+	keepHours              bool // the answer shows its times
+	hours                  []float64
+}
+
+// complianceAgg counts the instances of each obligation at every
+// coordinate as they arrive, keeping the times to meet only where the
+// answer shows them, and then computes the percentiles of those groups
+// (PostgreSQL's percentile_cont).
 type complianceAgg struct {
 	names  map[string]store.Agency
+	answer complianceSlice
 	agName []string // by agency code
 	agType []uint16 // by agency code: index into types
 	types  []string
-	// groups[obligation][dimension][code]
-	groups [][5][]*complianceGroup
+	groups map[groupKey]*complianceGroup
 	order  []*complianceGroup
 }
 
-type complianceGroup struct {
-	row   complianceRow
-	hours []float64
+// groupKey names a group by the codes of its coordinate; -1 is a dimension
+// the group does not fix.
+type groupKey struct {
+	obligation                   uint16
+	agency, typ, region, version int32
 }
 
-const (
-	dimTotal = iota
-	dimAgency
-	dimAgencyType
-	dimRegion
-	dimVersion
-)
-
-func newComplianceAgg(agencies []store.Agency) *complianceAgg {
-	a := &complianceAgg{names: map[string]store.Agency{}}
+func newComplianceAgg(agencies []store.Agency, answer complianceSlice) *complianceAgg {
+	a := &complianceAgg{names: map[string]store.Agency{}, answer: answer, groups: map[groupKey]*complianceGroup{}}
 	for _, x := range agencies {
 		a.names[x.ID.String()] = x
 	}
@@ -366,50 +465,45 @@ func (a *complianceAgg) agency(set *store.ReportInstanceSet, code uint16) (strin
 	return a.agName[code], a.agType[code]
 }
 
-func (a *complianceAgg) group(set *store.ReportInstanceSet, r *store.ReportInstance, dim int, code uint16) *complianceGroup {
-	for int(r.Obligation) >= len(a.groups) {
-		a.groups = append(a.groups, [5][]*complianceGroup{})
+func (a *complianceAgg) group(set *store.ReportInstanceSet, k groupKey) *complianceGroup {
+	if g := a.groups[k]; g != nil {
+		return g
 	}
-	byCode := a.groups[r.Obligation][dim]
-	if int(code) < len(byCode) && byCode[code] != nil {
-		return byCode[code]
+	g := &complianceGroup{obligation: set.Obligations[k.obligation]}
+	if k.agency >= 0 {
+		g.agencyName, _ = a.agency(set, uint16(k.agency))
+		g.agencyType = a.types[a.agType[k.agency]]
+		g.at = append(g.at, pair{"agency", set.Agencies[k.agency]})
 	}
-	for int(code) >= len(byCode) {
-		byCode = append(byCode, nil)
+	if k.typ >= 0 {
+		g.at = append(g.at, pair{"agency_type", a.types[k.typ]})
 	}
-	a.groups[r.Obligation][dim] = byCode
-	g := &complianceGroup{row: complianceRow{Obligation: set.Obligations[r.Obligation]}}
-	switch dim {
-	case dimAgency:
-		name, t := a.agency(set, code)
-		g.row.Dimension, g.row.Key = "agency", name
-		g.row.AgencyID, g.row.AgencyType = set.Agencies[code], a.types[t]
-	case dimAgencyType:
-		g.row.Dimension, g.row.Key = "agency_type", a.types[code]
-	case dimRegion:
-		g.row.Dimension, g.row.Key = "region", set.Regions[code]
-	case dimVersion:
-		g.row.Dimension, g.row.Key = "sop_version", set.Versions[code]
+	if k.region >= 0 {
+		g.at = append(g.at, pair{"region", set.Regions[k.region]})
 	}
-	byCode[code] = g
+	if k.version >= 0 {
+		g.at = append(g.at, pair{"sop_version", set.Versions[k.version]})
+	}
+	g.keepHours = a.answer.has(g.at)
+	a.groups[k] = g
 	a.order = append(a.order, g)
 	return g
 }
 
 // add counts an instance (classified by the store, see the package comment).
 func (a *complianceAgg) add(set *store.ReportInstanceSet, r store.ReportInstance) {
-	outcome, met, hours := r.Outcome, r.Met, r.Hours
 	_, typ := a.agency(set, r.Agency)
-	for _, g := range [...]*complianceGroup{
-		a.group(set, &r, dimTotal, 0),
-		a.group(set, &r, dimAgency, r.Agency),
-		a.group(set, &r, dimAgencyType, typ),
-		a.group(set, &r, dimRegion, r.Region),
-		a.group(set, &r, dimVersion, r.Version),
+	o, ag, ty, rg, vs := r.Obligation, int32(r.Agency), int32(typ), int32(r.Region), int32(r.Version)
+	for _, k := range [...]groupKey{
+		{o, -1, -1, -1, -1},
+		{o, ag, -1, -1, -1}, {o, -1, ty, -1, -1}, {o, -1, -1, rg, -1}, {o, -1, -1, -1, vs},
+		{o, ag, -1, rg, -1}, {o, -1, ty, rg, -1}, {o, -1, -1, rg, vs},
+		{o, ag, -1, -1, vs}, {o, -1, ty, -1, vs},
 	} {
+		g := a.group(set, k)
 		x := &g.row
 		x.Due++
-		switch outcome {
+		switch r.Outcome {
 		case 1:
 			x.OnTime++
 		case 2:
@@ -419,9 +513,11 @@ func (a *complianceAgg) add(set *store.ReportInstanceSet, r store.ReportInstance
 		default:
 			x.Pending++
 		}
-		if met {
+		if r.Met {
 			x.Met++
-			g.hours = append(g.hours, hours)
+			if g.keepHours {
+				g.hours = append(g.hours, r.Hours)
+			}
 		}
 	}
 }
@@ -432,17 +528,16 @@ var complianceParts = min(max(2, runtime.GOMAXPROCS(0)), 8)
 
 // mergeCompliance adds up the groups of the parts and computes their
 // percentiles.
-func mergeCompliance(parts []*complianceAgg) []complianceRow {
-	type key struct{ obligation, dim, key string }
-	merged := map[key]*complianceGroup{}
-	var order []key
+func mergeCompliance(parts []*complianceAgg) []*complianceGroup {
+	merged := map[string]*complianceGroup{}
+	var out []*complianceGroup
 	for _, a := range parts {
 		for _, g := range a.order {
-			mk := key{g.row.Obligation, g.row.Dimension, g.row.Key}
-			m := merged[mk]
+			k := g.obligation + "\x00" + g.at.key("", "")
+			m := merged[k]
 			if m == nil {
-				merged[mk] = g
-				order = append(order, mk)
+				merged[k] = g
+				out = append(out, g)
 				continue
 			}
 			m.row.Due += g.row.Due
@@ -454,11 +549,8 @@ func mergeCompliance(parts []*complianceAgg) []complianceRow {
 			m.hours = append(m.hours, g.hours...)
 		}
 	}
-	out := make([]complianceRow, 0, len(order))
-	for _, k := range order {
-		g := merged[k]
+	for _, g := range out {
 		_, g.row.MedianHours, g.row.P90Hours = percentiles(g.hours)
-		out = append(out, g.row)
 	}
 	return out
 }

@@ -100,10 +100,15 @@ type HTCDSExport struct {
 	K                int               `json:"k"`
 	QuasiIdentifiers []string          `json:"quasi_identifiers"`
 	Generalisation   Generalisation    `json:"generalisation"`
-	Cases            int               `json:"cases"`
-	Suppressed       int               `json:"suppressed_records"`
-	Fields           []ExportField     `json:"fields"`
-	Records          []Record          `json:"records"`
+	// Cases is the number of cases opened in the period (and region): the
+	// statistics' count of them, published only where the statistics
+	// publish it (null otherwise), or this export would state a count the
+	// statistics withhold. Suppressed is Cases minus the records, null
+	// with it.
+	Cases      Value         `json:"cases"`
+	Suppressed Value         `json:"suppressed_records"`
+	Fields     []ExportField `json:"fields"`
+	Records    []Record      `json:"records"`
 }
 
 // ladder are the generalisation levels, finest first; each adds a step.
@@ -146,10 +151,36 @@ func (s *Service) HTCDS(ctx context.Context, q ExportQuery) (*HTCDSExport, error
 		months[i] = r.OpenedAt.In(loc).Format("2006-01")
 	}
 	out := &HTCDSExport{Standard: "HTCDS 2.0", Attribution: HTCDSAttribution, Period: q.Period.json(),
-		Filters: map[string]string{"region": q.Region}, K: s.k(), QuasiIdentifiers: QuasiIdentifiers,
-		Cases: len(rows), Fields: ExportFields}
-	out.Records, out.Suppressed, out.Generalisation = kAnonymise(base, months, country, s.k(), maxSup)
+		Filters: map[string]string{"region": q.Region}, K: s.k(), QuasiIdentifiers: QuasiIdentifiers, Fields: ExportFields}
+	out.Records, _, out.Generalisation = kAnonymise(base, months, country, s.k(), maxSup)
+	opened, err := s.openedCount(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("htcds export: %w", err)
+	}
+	if opened.Valid && int(opened.V) == len(rows) {
+		out.Cases = opened
+		out.Suppressed = Value{V: float64(len(rows) - len(out.Records)), Valid: true}
+	}
 	return out, nil
+}
+
+// openedCount is the statistics' count of the cases opened in the period
+// and region, as they publish it (invalid when they withhold it, or refuse
+// to answer).
+func (s *Service) openedCount(ctx context.Context, q ExportQuery) (Value, error) {
+	rep, err := s.Statistics(ctx, StatisticsQuery{Period: q.Period, Region: q.Region})
+	if isDisclosure(err) {
+		return Value{}, nil
+	}
+	if err != nil {
+		return Value{}, err
+	}
+	for _, t := range rep.Tables {
+		if t.ID == "cases/region" {
+			return t.Total.Get(t, "opened"), nil
+		}
+	}
+	return Value{}, nil
 }
 
 func htcdsRecord(r store.ReportExportRow, codes map[string]string) Record {
@@ -309,29 +340,34 @@ func recordKey(r Record) string {
 // as comment lines, then a header of HTCDS field names and one line per
 // record (multiselect values joined with ";").
 func (x *HTCDSExport) WriteCSV(w io.Writer) error {
+	suppressed := "a withheld number of records suppressed"
+	if x.Cases.Valid && x.Suppressed.Valid {
+		suppressed = fmt.Sprintf("%s of %s records suppressed", x.Suppressed, x.Cases)
+	}
 	comments := []string{
 		x.Attribution,
-		fmt.Sprintf("Anonymised export of the cases opened %s to %s (%s): %d-anonymous over %s; generalisation level %d (%s); %d of %d records suppressed.",
+		fmt.Sprintf("Anonymised export of the cases opened %s to %s (%s): %d-anonymous over %s; generalisation level %d (%s); %s.",
 			x.Period.From, x.Period.To, x.Period.TimeZone, x.K, strings.Join(x.QuasiIdentifiers, ", "), x.Generalisation.Level,
-			strings.Join(append([]string{"none"}, x.Generalisation.Steps...)[min(1, len(x.Generalisation.Steps)):], "; "), x.Suppressed, x.Cases),
+			strings.Join(append([]string{"none"}, x.Generalisation.Steps...)[min(1, len(x.Generalisation.Steps)):], "; "), suppressed),
 	}
-	for _, c := range comments {
-		if _, err := fmt.Fprintf(w, "# %s\n", c); err != nil {
-			return err
-		}
+	if err := writeComments(w, comments); err != nil {
+		return err
 	}
 	cw := csv.NewWriter(w)
 	header := make([]string, len(ExportFields))
 	for i, f := range ExportFields {
 		header[i] = f.Name
 	}
-	if err := cw.Write(header); err != nil {
-		return err
+	if err := cw.Write(csvTexts(header)); err != nil {
+		return fmt.Errorf("write CSV header: %w", err)
 	}
-	for _, r := range x.Records {
-		if err := cw.Write([]string{r.Period, r.Area, r.Gender, r.AgeBand, strings.Join(r.Citizenship, ";"), r.Status,
-			strings.Join(r.Exploitation, ";"), r.CaseStatus, r.ClosureReason}); err != nil {
-			return err
+	// Every field is text from the case record (codes and picklist values
+	// today, but a citizenship or closure reason is whatever was stored).
+	for i, r := range x.Records {
+		rec := csvTexts([]string{r.Period, r.Area, r.Gender, r.AgeBand, strings.Join(r.Citizenship, ";"), r.Status,
+			strings.Join(r.Exploitation, ";"), r.CaseStatus, r.ClosureReason})
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("write CSV record %d: %w", i+1, err)
 		}
 	}
 	cw.Flush()

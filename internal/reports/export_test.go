@@ -56,8 +56,8 @@ func TestExportHTCDSFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x.Cases != 5 || len(x.Records) != 5 || x.Suppressed != 0 || x.Generalisation.Level != 0 {
-		t.Fatalf("cases %d records %d suppressed %d level %d", x.Cases, len(x.Records), x.Suppressed, x.Generalisation.Level)
+	if x.Cases.V != 5 || len(x.Records) != 5 || x.Suppressed != (Value{V: 0, Valid: true}) || x.Generalisation.Level != 0 {
+		t.Fatalf("cases %v records %d suppressed %v level %d", x.Cases, len(x.Records), x.Suppressed, x.Generalisation.Level)
 	}
 	picklists := htcdsPicklists(t)
 	for _, fld := range ExportFields {
@@ -145,8 +145,8 @@ func TestExportKAnonymousSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x.Generalisation.Level != 4 || x.Suppressed != 3 || len(x.Records) != 2 {
-		t.Fatalf("level %d suppressed %d records %d", x.Generalisation.Level, x.Suppressed, len(x.Records))
+	if x.Generalisation.Level != 4 || x.Suppressed.V != 3 || len(x.Records) != 2 {
+		t.Fatalf("level %d suppressed %v records %d", x.Generalisation.Level, x.Suppressed, len(x.Records))
 	}
 	for _, r := range x.Records {
 		if r.Period != "2026" || r.Area != "TM" || r.AgeBand != "18+" || r.Gender != "Feminine" {
@@ -169,7 +169,36 @@ func CheckKAnonymous(t testing.TB, x *HTCDSExport) {
 			t.Errorf("quasi-identifiers %q occur %d times, fewer than k = %d", strings.ReplaceAll(q, "\x00", " | "), c, x.K)
 		}
 	}
-	if len(x.Records)+x.Suppressed != x.Cases {
-		t.Errorf("records %d + suppressed %d != cases %d", len(x.Records), x.Suppressed, x.Cases)
+	if x.Cases.Valid != x.Suppressed.Valid || x.Cases.Valid && float64(len(x.Records))+x.Suppressed.V != x.Cases.V {
+		t.Errorf("records %d + suppressed %v != cases %v", len(x.Records), x.Suppressed, x.Cases)
+	}
+}
+
+// TestExportCountsFollowStatistics: the export's number of cases is the
+// statistics' count of cases opened; where the statistics withhold it
+// (Dashoguz's single March case, at the default threshold), the export
+// does not state it either, nor the records it suppressed.
+func TestExportCountsFollowStatistics(t *testing.T) {
+	f := newFixture(t)
+	svc := f.service(0)
+	march, _ := svc.Period("2026-03", "2026-03")
+	x, err := svc.HTCDS(context.Background(), ExportQuery{Period: march, Region: "dashoguz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Cases.Valid || x.Suppressed.Valid || len(x.Records) != 0 {
+		t.Errorf("Dashoguz: cases %v, suppressed %v, %d records; want both withheld and no record", x.Cases, x.Suppressed, len(x.Records))
+	}
+	data, _ := json.Marshal(x)
+	if !strings.Contains(string(data), `"cases":null`) || !strings.Contains(string(data), `"suppressed_records":null`) {
+		t.Errorf("JSON: %s", data)
+	}
+	CheckKAnonymous(t, x)
+	var buf bytes.Buffer
+	if err := x.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "of 1 records") {
+		t.Errorf("CSV states the count:\n%s", buf.String())
 	}
 }

@@ -81,6 +81,15 @@ func loadSOPs(t testing.TB) *sop.Set {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	f := newBareFixture(t)
+	f.build()
+	return f
+}
+
+// newBareFixture is the fixture's database, SOPs and directory, without
+// the fixed history.
+func newBareFixture(t *testing.T) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testDatabase(t))
 	if err != nil {
@@ -95,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 	f.v2026, _ = f.sops.Get("2026.1")
 	f.v2025, _ = f.sops.Get("2025.1-synthetic")
 	f.asOf = f.at("2026-04-10 12:00")
-	f.build()
+	f.directory()
 	return f
 }
 
@@ -212,7 +221,8 @@ func (f *fixture) checkDue(v *sop.SOP, obligation string, start, due time.Time) 
 
 func ptr(t time.Time) *time.Time { return &t }
 
-func (f *fixture) build() {
+// directory adds the agencies and the user who opens the cases.
+func (f *fixture) directory() {
 	f.police = f.agency("Lebap police", "law_enforcement", "lebap")
 	f.dpolice = f.agency("Dashoguz police", "law_enforcement", "dashoguz")
 	f.authority = f.agency("Identification unit", "competent_authority", "ashgabat")
@@ -221,6 +231,9 @@ func (f *fixture) build() {
 	f.clin2 = f.agency("Ashgabat clinic", "health", "ashgabat")
 	f.user = uuid.New()
 	f.exec(`INSERT INTO users (id, email, name, role, agency_id, password_hash) VALUES ($1, 'u@x.invalid', 'u', 'frontline', $2, '!')`, f.user, f.police)
+}
+
+func (f *fixture) build() {
 	yes := true
 	v26, v25 := "2026.1", "2025.1-synthetic"
 	auth := &f.authority

@@ -69,10 +69,15 @@ func TestStatSuppressionHandComputed(t *testing.T) {
 	// r2:       7   9  30   | 46
 	// total:   29  27  50   | 106
 	tb := grid(p, "t", [][]int64{{12, 3, 20}, {10, 15, 0}, {7, 9, 30}})
-	protectTables(p, []*Table{tb})
+	if err := protectTables(p, []*Table{tb}); err != nil {
+		t.Fatal(err)
+	}
 	// Row r0: 3 (primary) and 12 (secondary, smallest non-zero part).
 	// Column c1: 3 alone → 9 (secondary, smallest non-zero). Column c0:
 	// 12 alone → 7 (secondary). Row r2: 7 and 9 suppressed: two, fine.
+	// Bounds: with x the cell of 3, r0 gives 12 = 15 - x, c0 gives 7 =
+	// 4 + x, c1 gives 9 = 12 - x; every withheld cell is at least 1, so x
+	// lies in [1, 11]: eleven values, no further cell needed.
 	want := [][]string{
 		{"35", "x", "x", "20"},
 		{"25", "10", "15", "0"},
@@ -83,16 +88,17 @@ func TestStatSuppressionHandComputed(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("suppression pattern\n got %v\nwant %v", got, want)
 	}
+	// One reason for every withheld count: which are small is not told.
 	reasons := map[string]string{}
 	for _, s := range tb.Suppressed {
 		reasons[s.Row+"/"+s.Column] = s.Reason
 	}
-	if reasons["r0/c1"] != "primary: below 5" || reasons["r0/c0"] != "secondary: protects a suppressed cell" ||
-		reasons["r2/c1"] != "secondary: protects a suppressed cell" || reasons["r2/c0"] != "secondary: protects a suppressed cell" || len(reasons) != 4 {
+	const why = "withheld: below 5, or protects a withheld count"
+	if reasons["r0/c1"] != why || reasons["r0/c0"] != why || reasons["r2/c1"] != why || reasons["r2/c0"] != why || len(reasons) != 4 {
 		t.Errorf("reasons = %v", reasons)
 	}
 	attackProtector(t, p)
-	attackTables(t, []*Table{tb})
+	attackTables(t, []*Table{tb}, 5)
 }
 
 // TestStatSuppressionTotalOnly: when the only other member of a relation is
@@ -107,11 +113,121 @@ func TestStatSuppressionTotalOnly(t *testing.T) {
 	}
 	tb.Total = newRow("")
 	tb.Total.counts["n"] = p.cell(3)
-	protectTables(p, []*Table{tb})
+	if err := protectTables(p, []*Table{tb}); err != nil {
+		t.Fatal(err)
+	}
 	if tb.Total.Values[0].Valid || tb.Rows[0].Values[0].Valid || !tb.Rows[1].Values[0].Valid {
 		t.Errorf("values %v / total %v", values(tb), tb.Total.Values)
 	}
-	attackTables(t, []*Table{tb})
+	attackTables(t, []*Table{tb}, 5)
+}
+
+// oneColumn builds a table of one count column n with a total row.
+func oneColumn(p *protector, id string, total int64, parts ...int64) *Table {
+	tb := &Table{ID: id, Group: id, Dimension: "d", Columns: []Column{{Name: "n", Kind: KindCount}}}
+	for i, v := range parts {
+		r := newRow(fmt.Sprint("k", i))
+		r.counts["n"] = p.cell(v)
+		tb.Rows = append(tb.Rows, r)
+	}
+	tb.Total = newRow("")
+	tb.Total.counts["n"] = p.cell(total)
+	return tb
+}
+
+// TestStatSuppressionPinnedPair is the probe's finding in one column: 7
+// cases, 5 in one region, 1 in two others, 0 in the rest. Withholding the
+// two 1s satisfies the old rule (no relation has a single withheld member)
+// but not the attack: they sum to 7 - 5 = 2 and each is at least 1, so
+// each is 1. The protector must withhold more (the 5), and Audit must
+// refuse the old pattern.
+func TestStatSuppressionPinnedPair(t *testing.T) {
+	p := newProtector(5)
+	tb := oneColumn(p, "cases/region", 7, 5, 1, 1, 0, 0, 0)
+	if err := protectTables(p, []*Table{tb}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(values(tb)); got != "[[x] [x] [x] [0] [0] [0] [7]]" {
+		t.Errorf("pattern %s, want the 5 withheld beside the two 1s, the zeros and the total published", got)
+	}
+	attackProtector(t, p)
+	attackTables(t, []*Table{tb}, 5)
+	k := newChecker()
+	k.addAnswer("", []*Table{tb})
+	k.run(t)
+	for _, row := range []string{"k1", "k2"} {
+		if lo, hi := k.interval(t, "cases/region/"+row+"/n"); lo != 1 || hi != 5 {
+			t.Errorf("%s bounded to [%v, %v], want [1, 5]", row, lo, hi)
+		}
+	}
+
+	// The old pattern, published as it was: the audit refuses it.
+	old := oneColumn(newProtector(5), "cases/region", 7, 5, 1, 1, 0, 0, 0)
+	set := func(r *Row, v float64, ok bool) { r.Values = []Value{{V: v, Valid: ok}} }
+	set(old.Total, 7, true)
+	for i, v := range []float64{5, 1, 1, 0, 0, 0} {
+		set(old.Rows[i], v, i == 0 || v == 0)
+	}
+	leaks := Audit([]*Table{old}, 5)
+	if len(leaks) != 2 || !strings.Contains(leaks[0], "k1/n is bounded to [1, 1]") {
+		t.Errorf("audit of the old pattern: %q, want k1 and k2 bounded to [1, 1]", leaks)
+	}
+	if err := audited([]*Table{old}, 5); err == nil || !strings.Contains(err.Error(), "report withheld") {
+		t.Errorf("audited: %v", err)
+	}
+}
+
+// TestStatSuppressionSmallTotal: a small total whose parts are all small
+// is pinned whatever is withheld if the output says which cells are small
+// (4 withheld parts below 5 under a total below 5: each is 1); with one
+// reason for every withheld cell, all withheld, every part is only known
+// to be at least 1.
+func TestStatSuppressionSmallTotal(t *testing.T) {
+	for _, threshold := range []int{2, 5} {
+		p := newProtector(threshold)
+		tb := oneColumn(p, "t", 4, 1, 1, 1, 1, 0)
+		if err := protectTables(p, []*Table{tb}); err != nil {
+			t.Fatal(err)
+		}
+		attackProtector(t, p)
+		attackTables(t, []*Table{tb}, threshold)
+		reasons := map[string]bool{}
+		for _, s := range tb.Suppressed {
+			reasons[s.Reason] = true
+		}
+		if len(reasons) != 1 {
+			t.Errorf("threshold %d: reasons %v, want one for all", threshold, reasons)
+		}
+	}
+}
+
+// TestStatSuppressionWidth: two small cells summing to the threshold keep
+// threshold-1 candidate values each ([1, 4] at 5) and need nothing more;
+// summing to less, they need a third cell.
+func TestStatSuppressionWidth(t *testing.T) {
+	for _, c := range []struct {
+		parts []int64
+		want  string
+	}{
+		{[]int64{20, 4, 1}, "[[20] [x] [x] [25]]"},
+		{[]int64{20, 2, 1}, "[[x] [x] [x] [23]]"},
+		{[]int64{20, 2, 1, 0}, "[[x] [x] [x] [0] [23]]"},
+	} {
+		p := newProtector(5)
+		var total int64
+		for _, v := range c.parts {
+			total += v
+		}
+		tb := oneColumn(p, "t", total, c.parts...)
+		if err := protectTables(p, []*Table{tb}); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(values(tb)); got != c.want {
+			t.Errorf("%v: %s, want %s", c.parts, got, c.want)
+		}
+		attackProtector(t, p)
+		attackTables(t, []*Table{tb}, 5)
+	}
 }
 
 // TestStatSuppressionRandom attacks many random tables — 2-D tables with
@@ -132,9 +248,11 @@ func TestStatSuppressionRandom(t *testing.T) {
 		case 2: // agencies nested in agency types, both sharing the total
 			tables = nestedTables(p, rng, threshold)
 		}
-		protectTables(p, tables)
+		if err := protectTables(p, tables); err != nil {
+			t.Fatal(err)
+		}
 		attackProtector(t, p)
-		attackTables(t, tables)
+		attackTables(t, tables, threshold)
 		checkWithheldAreNull(t, tables)
 		if t.Failed() {
 			t.Fatalf("case %d (threshold %d) failed", n, threshold)
@@ -249,7 +367,9 @@ func nestedTables(p *protector, rng *rand.Rand, threshold int) []*Table {
 func TestStatSuppressedOutput(t *testing.T) {
 	p := newProtector(5)
 	tb := grid(p, "t", [][]int64{{12, 3, 20}, {10, 15, 0}, {7, 9, 30}})
-	protectTables(p, []*Table{tb})
+	if err := protectTables(p, []*Table{tb}); err != nil {
+		t.Fatal(err)
+	}
 	data, err := json.Marshal(tb)
 	if err != nil {
 		t.Fatal(err)
@@ -280,10 +400,150 @@ func TestStatSuppressedOutput(t *testing.T) {
 	}
 	// header: group,dimension,key,total,c0,c1,c2,suppressed
 	if got := recs[1]; got[2] != "r0" || got[4] != "" || got[5] != "" || got[6] != "20" ||
-		!strings.Contains(got[7], "c1: primary: below 5") {
+		!strings.Contains(got[7], "c1: withheld: below 5, or protects a withheld count") {
 		t.Errorf("CSV row r0 = %q", got)
 	}
 	if strings.Contains(buf.String(), ",3,") || strings.Contains(buf.String(), ",7,") || strings.Contains(buf.String(), ",9,") {
 		t.Errorf("a withheld value appears in the CSV:\n%s", buf.String())
+	}
+}
+
+// sexTable builds a table of opened cases by sex in the cube, at the slice at.
+func sexTable(c *cube, at coord, women, men int64) []*Table {
+	tb := &Table{ID: "cases/sex", Group: "cases", Dimension: "sex", Columns: countColumns("opened")}
+	tb.Total = c.row("cases", at, "", map[string]int64{"opened": women + men}, []string{"opened"})
+	for _, x := range []struct {
+		sex string
+		n   int64
+	}{{"female", women}, {"male", men}} {
+		if x.n > 0 {
+			cell, _ := at.with("sex", x.sex)
+			tb.Rows = append(tb.Rows, c.row("cases", cell, x.sex, map[string]int64{"opened": x.n}, []string{"opened"}))
+		}
+	}
+	return []*Table{tb}
+}
+
+// TestStatDifferencingNeedsOneCube: three regions' answers by sex and the
+// unfiltered one (women 20, 3, 0; men 15, 12, 10). Protected one by one,
+// each answer is safe and together they give away the 3 women of region
+// b (23 - 20 - 0); protected as one cube they do not.
+func TestStatDifferencingNeedsOneCube(t *testing.T) {
+	counts := map[string][2]int64{"a": {20, 15}, "b": {3, 12}, "c": {0, 10}}
+	regions := []string{"a", "b", "c"}
+	answers := func(oneCube bool) ([]*Table, []filteredAnswer) {
+		c := newCube(5)
+		slice := func(at coord, women, men int64) []*Table {
+			if !oneCube {
+				c = newCube(5)
+			}
+			tables := sexTable(c, at, women, men)
+			declareTables(c.p, tables)
+			if !oneCube {
+				if err := c.p.protect(); err != nil {
+					t.Fatal(err)
+				}
+				fillTables(c.p, tables)
+			}
+			return tables
+		}
+		all := slice(nil, 23, 37)
+		var filtered []filteredAnswer
+		for _, r := range regions {
+			filtered = append(filtered, filteredAnswer{"region", r, slice(coord{{"region", r}}, counts[r][0], counts[r][1])})
+		}
+		if oneCube {
+			c.across(all, "region", regions)
+			if err := c.p.protect(); err != nil {
+				t.Fatal(err)
+			}
+			fillTables(c.p, all)
+			for _, f := range filtered {
+				fillTables(c.p, f.tables)
+			}
+			attackProtector(t, c.p)
+		}
+		return all, filtered
+	}
+	all, filtered := answers(false)
+	for _, f := range append(filtered, filteredAnswer{tables: all}) {
+		attackTables(t, f.tables, 5) // each is safe alone
+	}
+	k := linkAnswers(t, all, filtered, true)
+	if lo, hi := k.interval(t, "region=b/cases/sex/female/opened"); lo != 3 || hi != 3 {
+		t.Errorf("answers protected one by one: region b's women bounded to [%v, %v], want the attack to find 3", lo, hi)
+	}
+	all, filtered = answers(true)
+	attackAnswers(t, 5, all, filtered, true)
+}
+
+// TestStatSuppressionRandomCube: random populations counted by two
+// attributes, unfiltered and filtered to each region, protected as one
+// cube, attacked answer by answer and all together.
+func TestStatSuppressionRandomCube(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 150; n++ {
+		threshold := 2 + rng.IntN(8)
+		type person struct{ region, a, b int }
+		var people []person
+		regions := 1 + rng.IntN(4)
+		for range rng.IntN(25 * regions) {
+			people = append(people, person{rng.IntN(regions), rng.IntN(4), rng.IntN(3)})
+		}
+		c := newCube(threshold)
+		slice := func(at coord, keep func(person) bool) []*Table {
+			count := func(f func(person) bool) map[string]int64 {
+				var x int64
+				for _, p := range people {
+					if keep(p) && f(p) {
+						x++
+					}
+				}
+				return map[string]int64{"n": x}
+			}
+			total := c.row("people", at, "", count(func(person) bool { return true }), []string{"n"})
+			var tables []*Table
+			for _, dim := range []string{"a", "b", "region"} {
+				tb := &Table{ID: "t/" + dim, Group: "g", Dimension: dim, Columns: countColumns("n"), Total: total}
+				for v := range map[string]int{"a": 4, "b": 3, "region": regions}[dim] {
+					val := fmt.Sprint(v)
+					cell, ok := at.with(dim, val)
+					if !ok {
+						continue
+					}
+					x := count(func(p person) bool { return map[string]int{"a": p.a, "b": p.b, "region": p.region}[dim] == v })
+					if x["n"] > 0 {
+						tb.Rows = append(tb.Rows, c.row("people", cell, val, x, []string{"n"}))
+					}
+				}
+				tables = append(tables, tb)
+			}
+			declareTables(c.p, tables)
+			return tables
+		}
+		all := slice(nil, func(person) bool { return true })
+		var filtered []filteredAnswer
+		var names []string
+		for r := range regions {
+			names = append(names, fmt.Sprint(r))
+			filtered = append(filtered, filteredAnswer{"region", fmt.Sprint(r),
+				slice(coord{{"region", fmt.Sprint(r)}}, func(p person) bool { return p.region == r })})
+		}
+		c.across(all, "region", names)
+		if err := c.p.protect(); err != nil {
+			t.Fatal(err)
+		}
+		fillTables(c.p, all)
+		for _, f := range filtered {
+			fillTables(c.p, f.tables)
+			attackTables(t, f.tables, threshold)
+			checkWithheldAreNull(t, f.tables)
+		}
+		attackTables(t, all, threshold)
+		attackProtector(t, c.p)
+		attackAnswers(t, threshold, all, filtered, true)
+		if t.Failed() {
+			t.Fatalf("case %d (threshold %d, %d people in %d regions) failed", n, threshold, len(people), regions)
+		}
 	}
 }

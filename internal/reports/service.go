@@ -1,10 +1,41 @@
 // Package reports builds the Technical Working Group's view of the
-// national referral mechanism (DESIGN.md §5, §6): the SOP compliance report,
+// national referral mechanism (docs/architecture.md#read-model-and-reports): the SOP compliance report,
 // the anonymised statistics, the HTCDS-shaped export and the SOP what-if
 // simulation. Every output is anonymised: it reads the read model only
 // (never the persons table), counts are protected by statistical disclosure
-// control (small cells suppressed, with secondary suppression), and the
-// export is k-anonymous.
+// control, and the export is k-anonymous.
+//
+// # Disclosure control
+//
+// docs/disclosure-control.md is the design; in short:
+//
+//   - Counts from 1 to threshold-1 (NRM_SUPPRESSION_THRESHOLD, default 5)
+//     are withheld (null in JSON, empty in CSV); zero is always published,
+//     so an attacker knows a withheld count is at least 1, and the
+//     protection assumes it.
+//   - More counts are withheld beside them until no withheld count can be
+//     narrowed to fewer than max(2, threshold-1) values by bound
+//     propagation over every relation the answer declares (column totals,
+//     row totals, nested tables) and every relation between answers to
+//     differently filtered requests. Every withheld count gives the same
+//     reason: which ones are small is not said.
+//   - Totals are published exactly, withheld only as a last complement,
+//     never rounded.
+//   - Filters: the answer to a filtered request is one slice of a cube
+//     protected as a whole — the unfiltered answer and the answer for each
+//     value of each filter — so that subtracting one answer from another
+//     gives nothing away. The statistics and the simulation take a region;
+//     the compliance report one of region, agency and SOP version (two at
+//     once are refused), and an obligation.
+//   - Shares and times are withheld with any withheld count of their row;
+//     times also when fewer than threshold instances underlie them.
+//   - The export's case count is stated only where the statistics publish
+//     it.
+//   - Audit attacks every answer before it leaves and refuses to answer
+//     when it can narrow a withheld count too far.
+//   - CSV cells of text from data that a spreadsheet would run as a formula
+//     (=, +, -, @, tab, carriage return first) get a leading quote; numbers
+//     are written as they are.
 //
 // # Compliance definitions
 //

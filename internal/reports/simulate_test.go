@@ -52,8 +52,8 @@ func TestComplianceSimulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sim.Cases != 6 || len(sim.Skipped) != 0 {
-		t.Errorf("cases %d, skipped %v; want 6 (C1-C5, C8), none", sim.Cases, sim.Skipped)
+	if sim.Cases != (Value{V: 6, Valid: true}) || len(sim.Skipped) != 0 {
+		t.Errorf("cases %v, skipped %v; want 6 (C1-C5, C8), none", sim.Cases, sim.Skipped)
 	}
 	tb := sim.Table
 	expectSim(t, tb, "preliminary_decision", "recorded",
@@ -89,7 +89,7 @@ func TestComplianceSimulation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attackTables(t, []*Table{sim.Table})
+	attackTables(t, []*Table{sim.Table}, 5)
 	checkWithheldAreNull(t, []*Table{sim.Table})
 	expectSim(t, sim.Table, "preliminary_decision", "recorded", "instances=null met_on_time=null pending=0")
 }
@@ -141,4 +141,32 @@ func TestComplianceReplayMatchesWorkflow(t *testing.T) {
 	check("follow_up", OutcomeOpen)
 	// Protected periods are never counted.
 	check("recovery_period", OutcomeExcluded)
+}
+
+// TestSimulationDifferencing: the simulation for every region and the
+// unfiltered one, attacked together at the default threshold; the counts
+// of cases replayed are protected too.
+func TestSimulationDifferencing(t *testing.T) {
+	f := newFixture(t)
+	svc := f.service(0)
+	p, _ := svc.Period("2025-11", "2026-04")
+	ctx := context.Background()
+	all, err := svc.Simulate(ctx, f.v2025, SimulateQuery{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answers []filteredAnswer
+	for _, r := range []string{"ashgabat", "dashoguz", "lebap", "mary"} {
+		sim, err := svc.Simulate(ctx, f.v2025, SimulateQuery{Period: p, Region: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attackTables(t, []*Table{sim.Table}, 5)
+		if r == "dashoguz" && sim.Cases.Valid {
+			t.Errorf("Dashoguz: %v cases replayed published, below the threshold", sim.Cases)
+		}
+		answers = append(answers, filteredAnswer{dim: "region", val: r, tables: []*Table{sim.Table}})
+	}
+	attackTables(t, []*Table{all.Table}, 5)
+	attackAnswers(t, 5, []*Table{all.Table}, answers, true)
 }

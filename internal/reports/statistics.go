@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -26,7 +27,8 @@ type StatisticsReport struct {
 	Definitions map[string]string `json:"definitions"`
 	// Tables: group "cases" (by month, region, sex, age band, citizenship,
 	// type of exploitation; closed cases by closure reason), group
-	// "referrals" (by service; attempts by provider agency).
+	// "referrals" (by service), group "referral_attempts" (by provider
+	// agency).
 	Tables []*Table `json:"tables"`
 }
 
@@ -49,7 +51,7 @@ var StatisticsDefinitions = map[string]string{
 	"received":                 "referral attempts a provider received in the period = accepted + declined + expired + withdrawn + open",
 	"median_answer_hours":      "median time from sending to an accept or decline, in hours",
 	"p90_answer_hours":         "90th percentile of that time, in hours",
-	"suppression":              "counts from 1 to threshold-1 are withheld (null), with secondary suppression so that no withheld count follows from the totals",
+	"suppression":              "counts from 1 to threshold-1 are withheld (null), and more counts beside them, so that no withheld count can be narrowed to fewer than max(2, threshold-1) possible values from everything published, in this answer and in the answers for every region; zero is always published; see docs/disclosure-control.md",
 }
 
 var caseMeasures = []string{"opened", "presumed", "officer_concern_forwards", "identified_preliminary", "identified_conclusive", "closed"}
@@ -61,9 +63,24 @@ var measureColumn = map[string]string{
 
 var caseDimensions = []string{"month", "region", "sex", "age_band", "citizenship", "exploitation"}
 
-// Statistics builds the anonymised statistics.
+// caseRegions lists the regions of a case set, sorted. The answer for each
+// is read with the store's region filter, where "" means every region: a
+// case without one could not be counted apart.
+func caseRegions(set *store.ReportCaseSet) ([]string, error) {
+	regions := slices.Clone(set.Regions)
+	slices.Sort(regions)
+	regions = slices.Compact(regions)
+	if slices.Contains(regions, "") {
+		return nil, errors.New("reports: a case has no region, so the answers by region cannot be told apart")
+	}
+	return regions, nil
+}
+
+// Statistics builds the anonymised statistics. Whatever the region filter,
+// it counts every region: the answer is one slice of the protected cube of
+// the unfiltered statistics and every region's (cube.go).
 func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*StatisticsReport, error) {
-	f := store.StatisticsFilter{From: q.Period.From, To: q.Period.To, TimeZone: q.Period.From.Location().String(), Region: q.Region}
+	f := store.StatisticsFilter{From: q.Period.From, To: q.Period.To, TimeZone: q.Period.From.Location().String()}
 	// The case and the referral queries run side by side, on two
 	// connections: most of their time is PostgreSQL's.
 	var (
@@ -90,14 +107,53 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	if refErr != nil {
 		return nil, refErr
 	}
-	rows := aggregateStatistics(set, q.Period)
-	services, agencies := aggregateReferrals(refs, directory, q.Period)
+	// A referral's region is its case's, and a referral sent in the period
+	// belongs to a case open in it: the regions of the case set are every
+	// region with something to count. Were one missing, the unfiltered
+	// counts would not add up over the regions and protect would refuse.
+	regions, err := caseRegions(set)
+	if err != nil {
+		return nil, fmt.Errorf("statistics: %w", err)
+	}
+	byRegion := map[string]*store.ReportReferralSet{}
+	for _, r := range regions {
+		rf := f
+		rf.Region = r
+		rs, err := s.Store.ReferralStatistics(ctx, rf)
+		if err != nil {
+			return nil, fmt.Errorf("statistics of region %s: %w", r, err)
+		}
+		byRegion[r] = rs
+	}
+	c := newCube(s.threshold())
+	slice := func(at coord, region int, refs *store.ReportReferralSet) []*Table {
+		services, agencies := aggregateReferrals(refs, directory, q.Period)
+		tables := append(caseTables(c, at, q.Period, aggregateStatistics(set, q.Period, region)),
+			referralTables(c, at, services, agencies)...)
+		declareTables(c.p, tables)
+		return tables
+	}
+	all := slice(nil, -1, refs)
+	answer := all
+	for _, r := range regions {
+		tables := slice(coord{{"region", r}}, slices.Index(set.Regions, r), byRegion[r])
+		if r == q.Region {
+			answer = tables
+		}
+	}
+	if q.Region != "" && !slices.Contains(regions, q.Region) {
+		// Nothing to count there: a slice of zeros, which changes no
+		// other cell's protection.
+		answer = slice(coord{{"region", q.Region}}, len(set.Regions), &store.ReportReferralSet{})
+	}
+	c.across(all, "region", regions)
+	if err := c.p.protect(); err != nil {
+		return nil, fmt.Errorf("statistics: %w", err)
+	}
+	fillTables(c.p, answer)
 	rep := &StatisticsReport{Period: q.Period.json(), Filters: map[string]string{"region": q.Region},
-		Threshold: s.threshold(), Definitions: StatisticsDefinitions}
-	p := newProtector(s.threshold())
-	rep.Tables = append(caseTables(p, q.Period, rows), referralTables(p, services, agencies)...)
-	protectTables(p, rep.Tables)
-	if err := audited(rep.Tables); err != nil {
+		Threshold: s.threshold(), Definitions: StatisticsDefinitions, Tables: answer}
+	if err := audited(rep.Tables, s.threshold()); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -121,8 +177,9 @@ type statRow struct {
 
 // aggregateStatistics counts each measure at its own event (a case opened
 // in the period: opened, presumed, officer_concern; a positive decision
-// taken in it; a case closed in it), overall and by each dimension.
-func aggregateStatistics(set *store.ReportCaseSet, period Period) []statRow {
+// taken in it; a case closed in it), overall and by each dimension, over
+// the cases of one region (its code in set.Regions) or, for -1, all.
+func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []statRow {
 	loc := period.From.Location()
 	measures := []string{"opened", "presumed", "officer_concern", "closed", "identified_preliminary", "identified_conclusive"}
 	const (
@@ -174,6 +231,9 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period) []statRow {
 	in := func(us int64) bool { return us != 0 && us >= from && us < to }
 	for i := range set.Cases {
 		c := &set.Cases[i]
+		if region >= 0 && int(c.Region) != region {
+			continue
+		}
 		if in(c.OpenedAt) {
 			count(mOpened, c, c.OpenedAt)
 			if c.Presumed {
@@ -188,6 +248,9 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period) []statRow {
 		}
 	}
 	for _, e := range set.Identified {
+		if region >= 0 && int(set.Cases[e.Case].Region) != region {
+			continue
+		}
 		m := mPrelim
 		if e.Conclusive {
 			m = mConclusive
@@ -225,8 +288,9 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period) []statRow {
 	return out
 }
 
-// caseTables builds the case tables from the counts by measure and dimension.
-func caseTables(p *protector, period Period, rows []statRow) []*Table {
+// caseTables builds the case tables of the slice at from the counts by
+// measure and dimension.
+func caseTables(c *cube, at coord, period Period, rows []statRow) []*Table {
 	counts := map[[2]string]map[string]int64{} // (dimension, key) → column → n
 	keys := map[string][]string{}
 	for _, r := range rows {
@@ -251,11 +315,11 @@ func caseTables(p *protector, period Period, rows []statRow) []*Table {
 		}
 	}
 	mkRow := func(dim, key string, cols []string) *Row {
-		r := newRow(key)
-		for _, c := range cols {
-			r.counts[c] = p.cell(counts[[2]string{dim, key}][c])
+		cell := at
+		if dim != "" {
+			cell, _ = at.with(dim, key)
 		}
-		return r
+		return c.row("cases", cell, key, counts[[2]string{dim, key}], cols)
 	}
 	total := mkRow("", "", caseMeasures)
 	var tables []*Table
@@ -271,6 +335,7 @@ func caseTables(p *protector, period Period, rows []statRow) []*Table {
 	}
 	// Closed cases by reason: their total is the closed cell of the total row.
 	closedTotal := newRow("")
+	closedTotal.ns, closedTotal.at = total.ns, total.at
 	closedTotal.counts["closed"] = total.counts["closed"]
 	t := &Table{ID: "cases/closure_reason", Group: "cases", Dimension: "closure_reason", Title: "Closed cases by closure reason",
 		Columns: countColumns("closed"), Total: closedTotal}
@@ -308,7 +373,6 @@ var providerColumns = []Column{
 	{Name: "p90_answer_hours", Kind: KindHours},
 }
 
-// referralTables builds the referral tables.
 // serviceRow counts the referrals of a service (Total: all services).
 type serviceRow struct {
 	Service                                            string
@@ -521,16 +585,21 @@ func selectKth(xs []float64, k int) float64 {
 	return xs[k]
 }
 
-func referralTables(p *protector, services []serviceRow, agencies []agencyRow) []*Table {
+// referralTables builds the referral tables of the slice at. Services and
+// attempts are counted apart ("accepted" is a referral in one, an attempt
+// in the other); a provider is named in the cube by its ID, which, unlike
+// its name, is unique.
+func referralTables(c *cube, at coord, services []serviceRow, agencies []agencyRow) []*Table {
 	bySvc := &Table{ID: "referrals/service", Group: "referrals", Dimension: "service", Title: "Referrals by service",
 		Columns: serviceColumns}
+	svcCols := []string{"sent", "accepted", "redirected", "redirections", "unrouted"}
 	for _, r := range services {
-		x := newRow(r.Service)
-		x.counts["sent"] = p.cell(r.Sent)
-		x.counts["accepted"] = p.cell(r.Accepted)
-		x.counts["redirected"] = p.cell(r.Redirected)
-		x.counts["redirections"] = p.cell(r.Redirections)
-		x.counts["unrouted"] = p.cell(r.Unrouted)
+		cell := at
+		if !r.Total {
+			cell, _ = at.with("service", r.Service)
+		}
+		x := c.row("referrals", cell, r.Service, map[string]int64{"sent": r.Sent, "accepted": r.Accepted,
+			"redirected": r.Redirected, "redirections": r.Redirections, "unrouted": r.Unrouted}, svcCols)
 		x.hours["median_answer_hours"] = hoursOf(r.MedianHours, r.Answered)
 		x.hours["p90_answer_hours"] = hoursOf(r.P90Hours, r.Answered)
 		if r.Total {
@@ -540,23 +609,23 @@ func referralTables(p *protector, services []serviceRow, agencies []agencyRow) [
 		}
 	}
 	if bySvc.Total == nil {
-		bySvc.Total = emptyRow(p, serviceColumns)
+		bySvc.Total = c.row("referrals", at, "", nil, svcCols)
 	}
-	byAgency := &Table{ID: "referrals/agency", Group: "referrals", Dimension: "agency", Title: "Referral attempts by provider agency",
+	// Its own group: the tables of a group share their total row, and
+	// attempts are not referrals ("accepted" counts other things).
+	byAgency := &Table{ID: "referrals/agency", Group: "referral_attempts", Dimension: "agency", Title: "Referral attempts by provider agency",
 		Columns: providerColumns, RowSums: []RowSum{{Total: "received", Parts: []string{"accepted", "declined", "expired", "withdrawn", "open"}}}}
+	agCols := []string{"received", "accepted", "declined", "expired", "withdrawn", "open"}
 	for _, r := range agencies {
+		counts := map[string]int64{"received": r.Received, "accepted": r.Accepted, "declined": r.Declined,
+			"expired": r.Expired, "withdrawn": r.Withdrawn, "open": r.Open}
 		var x *Row
 		if r.Total {
-			x = newRow("")
+			x = c.row("attempts", at, "", counts, agCols)
 		} else {
-			x = newRow(r.Agency, Attr{"agency_id", r.AgencyID}, Attr{"agency_type", r.AgencyType})
+			cell, _ := at.with("agency", r.AgencyID)
+			x = c.row("attempts", cell, r.Agency, counts, agCols, Attr{"agency_id", r.AgencyID}, Attr{"agency_type", r.AgencyType})
 		}
-		x.counts["received"] = p.cell(r.Received)
-		x.counts["accepted"] = p.cell(r.Accepted)
-		x.counts["declined"] = p.cell(r.Declined)
-		x.counts["expired"] = p.cell(r.Expired)
-		x.counts["withdrawn"] = p.cell(r.Withdrawn)
-		x.counts["open"] = p.cell(r.Open)
 		x.hours["median_answer_hours"] = hoursOf(r.MedianHours, r.Answered)
 		x.hours["p90_answer_hours"] = hoursOf(r.P90Hours, r.Answered)
 		if r.Total {
@@ -566,19 +635,9 @@ func referralTables(p *protector, services []serviceRow, agencies []agencyRow) [
 		}
 	}
 	if byAgency.Total == nil {
-		byAgency.Total = emptyRow(p, providerColumns)
+		byAgency.Total = c.row("attempts", at, "", nil, agCols)
 	}
 	return []*Table{bySvc, byAgency}
-}
-
-func emptyRow(p *protector, cols []Column) *Row {
-	r := newRow("")
-	for _, c := range cols {
-		if c.Kind == KindCount {
-			r.counts[c.Name] = p.cell(0)
-		}
-	}
-	return r
 }
 
 // WriteCSV writes the statistics as CSV, one line per published cell

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestStatisticsHandComputed checks the March 2026 statistics of the fixed
@@ -76,9 +79,14 @@ func TestStatisticsSuppressed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attackTables(t, rep.Tables)
+	attackTables(t, rep.Tables, 5)
 	checkWithheldAreNull(t, rep.Tables)
-	expectRow(t, findTable(t, rep.Tables, "cases/region"), "total", "opened=5 presumed=null")
+	// The total of 5 opened cases was published before filtered answers
+	// were protected with this one: the answer for Lebap lists four age
+	// bands (each a withheld count, so at least 1), so Lebap has at least
+	// 4 of the 5 cases and Dashoguz, the only other region, exactly 1.
+	// Nothing but the total is left to withhold in that relation.
+	expectRow(t, findTable(t, rep.Tables, "cases/region"), "total", "opened=null presumed=null")
 	var buf bytes.Buffer
 	if err := rep.WriteCSV(&buf); err != nil {
 		t.Fatal(err)
@@ -96,7 +104,7 @@ func TestStatisticsSuppressed(t *testing.T) {
 	for _, rec := range recs[1:] {
 		if rec[1] == "cases/region" && rec[3] == "total" && rec[4] == "presumed" {
 			found = true
-			if rec[5] != "" || rec[6] != "primary: below 5" {
+			if rec[5] != "" || rec[6] != "withheld: below 5, or protects a withheld count" {
 				t.Errorf("presumed total: %v", rec)
 			}
 		}
@@ -106,5 +114,166 @@ func TestStatisticsSuppressed(t *testing.T) {
 	}
 	if !found {
 		t.Error("no presumed total in the CSV")
+	}
+}
+
+// sevenCases is the probe's history: seven cases opened in March 2026,
+// five in Lebap, one in Ashgabat, one in Dashoguz, none elsewhere.
+func sevenCases(t *testing.T) *fixture {
+	f := newBareFixture(t)
+	for i, c := range []struct {
+		region, sex, band, citizenship, exploitation string
+		agency                                       uuid.UUID
+	}{
+		{"lebap", "female", "21-23", "TM", "labour", f.police},
+		{"lebap", "female", "24-26", "TM", "labour", f.police},
+		{"lebap", "male", "31-38", "UZ", "sexual", f.police},
+		{"lebap", "female", "18-20", "TM", "labour", f.police},
+		{"lebap", "male", "27-30", "TM", "labour", f.police},
+		{"ashgabat", "female", "18-20", "TM", "sexual", f.authority},
+		{"dashoguz", "male", "39-47", "TM", "labour", f.dpolice},
+	} {
+		f.kase(caseSpec{id: uuid.New(), version: "2026.1", region: c.region, sex: c.sex, band: c.band,
+			citizenship: c.citizenship, exploitation: []string{c.exploitation}, agency: c.agency,
+			opened: f.at(fmt.Sprintf("2026-03-%02d 10:00", 2+3*i))})
+	}
+	return f
+}
+
+// regionAnswers asks the statistics of every region named.
+func regionAnswers(t *testing.T, svc *Service, p Period, regions ...string) []filteredAnswer {
+	t.Helper()
+	var out []filteredAnswer
+	for _, r := range regions {
+		rep, err := svc.Statistics(context.Background(), StatisticsQuery{Period: p, Region: r})
+		if err != nil {
+			t.Fatalf("statistics of %s: %v", r, err)
+		}
+		out = append(out, filteredAnswer{dim: "region", val: r, tables: rep.Tables})
+	}
+	return out
+}
+
+// TestStatisticsSevenCaseAttack replays the probe's attack on the real
+// statistics: 7 cases, 5 in Lebap, 1 in Ashgabat, 1 in Dashoguz. Before,
+// the answer published the total 7 and Lebap 5 and withheld the other two
+// regions: each at least 1 and together 2, so each exactly 1, and the
+// other tables then described those two people. Now no answer, nor the
+// unfiltered and every regional answer taken together, bounds a withheld
+// count to fewer than 4 values.
+func TestStatisticsSevenCaseAttack(t *testing.T) {
+	f := sevenCases(t)
+	svc := f.service(0) // the default threshold, 5
+	march, _ := svc.Period("2026-03", "2026-03")
+	rep, err := svc.Statistics(context.Background(), StatisticsQuery{Period: march})
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := findTable(t, rep.Tables, "cases/region")
+	expectRow(t, region, "ashgabat", "opened=null")
+	expectRow(t, region, "dashoguz", "opened=null")
+	total, lebap := region.Total.Get(region, "opened"), region.Row("lebap").Get(region, "opened")
+	if total.Valid && lebap.Valid {
+		t.Errorf("total %v and Lebap %v both published: Ashgabat + Dashoguz = %v, each at least 1", total, lebap, total.V-lebap.V)
+	}
+	attackTables(t, rep.Tables, 5)
+	checkWithheldAreNull(t, rep.Tables)
+
+	regions := regionAnswers(t, svc, march, "ahal", "ashgabat", "balkan", "dashoguz", "lebap", "mary")
+	for _, a := range regions {
+		attackTables(t, a.tables, 5)
+		// The filtered total against the unfiltered one.
+		ft := findTable(t, a.tables, "cases/region")
+		if ftotal := ft.Total.Get(ft, "opened"); a.val == "lebap" && ftotal.Valid && total.Valid {
+			t.Errorf("Lebap's answer publishes its total %v beside the unfiltered %v: the rest is %v", ftotal, total, total.V-ftotal.V)
+		}
+	}
+	k := attackAnswers(t, 5, rep.Tables, regions, true)
+	for _, r := range []string{"ashgabat", "dashoguz"} {
+		if lo, hi := k.interval(t, "all/cases/region/"+r+"/opened"); hi-lo+1 < 4 {
+			t.Errorf("%s opened bounded to [%v, %v] by all the answers", r, lo, hi)
+		}
+	}
+	// Differencing two answers at a time, and one against the unfiltered.
+	for i := range regions {
+		attackAnswers(t, 5, rep.Tables, regions[i:i+1], false)
+		for j := i + 1; j < len(regions); j++ {
+			attackAnswers(t, 5, rep.Tables, []filteredAnswer{regions[i], regions[j]}, false)
+		}
+	}
+}
+
+// TestStatisticsDifferencing asks the fixed history's statistics without a
+// filter and for every region, at the default threshold, over March and
+// over the whole history, and attacks them together: what the unfiltered
+// answer withholds must not follow from the regional ones, nor the reverse.
+func TestStatisticsDifferencing(t *testing.T) {
+	f := newFixture(t)
+	svc := f.service(0)
+	for _, span := range [][2]string{{"2026-03", "2026-03"}, {"2025-11", "2026-04"}} {
+		p, _ := svc.Period(span[0], span[1])
+		rep, err := svc.Statistics(context.Background(), StatisticsQuery{Period: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		regions := regionAnswers(t, svc, p, "ashgabat", "dashoguz", "lebap", "mary")
+		attackAnswers(t, 5, rep.Tables, regions, true)
+		for i := range regions {
+			for j := i + 1; j < len(regions); j++ {
+				attackAnswers(t, 5, rep.Tables, []filteredAnswer{regions[i], regions[j]}, false)
+			}
+		}
+		// Every answer is a slice of one pattern: a count the unfiltered
+		// answer withholds is withheld where a regional answer shows it.
+		region := findTable(t, rep.Tables, "cases/region")
+		for _, a := range regions {
+			row := region.Row(a.val)
+			ft := findTable(t, a.tables, "cases/region")
+			for _, c := range caseMeasures {
+				if row != nil && row.Get(region, c).Valid != ft.Total.Get(ft, c).Valid {
+					t.Errorf("%s %s: %v unfiltered, %v as the region's total", a.val, c, row.Get(region, c), ft.Total.Get(ft, c))
+				}
+			}
+		}
+	}
+}
+
+// TestStatisticsDifferencingRegionBySex: 43 cases, 20 in Lebap (12 women),
+// 13 in Dashoguz (3 women), 10 in Mary (no women). Every unfiltered count
+// is large and published; Dashoguz's answer must withhold its 3 women.
+// Protected on its own, that answer would withhold them and their
+// complement, and the unfiltered 15 women minus Lebap's 12 and Mary's 0
+// would give them back. In one cube they stay ambiguous.
+func TestStatisticsDifferencingRegionBySex(t *testing.T) {
+	f := newBareFixture(t)
+	n := 0
+	for _, c := range []struct {
+		region     string
+		women, men int
+		agency     uuid.UUID
+	}{{"lebap", 12, 8, f.police}, {"dashoguz", 3, 10, f.dpolice}, {"mary", 0, 10, f.police}} {
+		for i := range c.women + c.men {
+			sex := "male"
+			if i < c.women {
+				sex = "female"
+			}
+			n++
+			f.kase(caseSpec{id: uuid.New(), version: "2026.1", region: c.region, sex: sex, band: "21-23", citizenship: "TM",
+				exploitation: []string{"labour"}, agency: c.agency, opened: f.at(fmt.Sprintf("2026-03-%02d 10:00", 1+n%28))})
+		}
+	}
+	svc := f.service(0)
+	march, _ := svc.Period("2026-03", "2026-03")
+	rep, err := svc.Statistics(context.Background(), StatisticsQuery{Period: march})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := regionAnswers(t, svc, march, "dashoguz", "lebap", "mary")
+	expectRow(t, findTable(t, regions[0].tables, "cases/sex"), "female", "opened=null")
+	expectRow(t, findTable(t, rep.Tables, "cases/region"), "total", "opened=43")
+	attackTables(t, rep.Tables, 5)
+	k := attackAnswers(t, 5, rep.Tables, regions, true)
+	if lo, hi := k.interval(t, "region=dashoguz/cases/sex/female/opened"); hi-lo+1 < 4 {
+		t.Errorf("Dashoguz's women bounded to [%v, %v]", lo, hi)
 	}
 }

@@ -76,7 +76,10 @@ type Row struct {
 	Values []Value
 
 	// id names the row in lists of suppressed cells when Key is not unique.
-	id     string
+	id string
+	// ns and at place the row's counts in their report's cube (cube.go).
+	ns     string
+	at     coord
 	counts map[string]int      // count column → protector cell
 	hours  map[string]hoursVal // hours column → raw value and the instances behind it
 }
@@ -155,24 +158,37 @@ func (t *Table) Row(key string) *Row {
 	return nil
 }
 
-// protectTables declares the relations the tables publish, suppresses, and
-// fills every row's values and every table's list of suppressed cells.
-func protectTables(p *protector, tables []*Table) {
+// protectTables declares the relations the tables publish, protects, and
+// fills every row's values and every table's list of withheld cells.
+func protectTables(p *protector, tables []*Table) error {
+	declareTables(p, tables)
+	if err := p.protect(); err != nil {
+		return err
+	}
+	fillTables(p, tables)
+	return nil
+}
+
+// declareTables declares the relations the tables publish.
+func declareTables(p *protector, tables []*Table) {
 	byID := map[string]*Table{}
 	for _, t := range tables {
 		byID[t.ID] = t
+		t.nameRows()
 	}
 	for _, t := range tables {
 		rows := t.allRows()
 		for _, c := range t.Columns {
-			if c.Kind != KindCount {
+			if c.Kind != KindCount || t.Total == nil {
 				continue
 			}
-			if t.Total != nil {
-				var parts []int
-				for _, r := range t.Rows {
-					parts = append(parts, r.counts[c.Name])
-				}
+			var parts []int
+			for _, r := range t.Rows {
+				parts = append(parts, r.counts[c.Name])
+			}
+			if t.Conservative {
+				p.overlapSum(t.Total.counts[c.Name], parts...)
+			} else {
 				p.sum(t.Total.counts[c.Name], parts...)
 			}
 		}
@@ -206,11 +222,31 @@ func protectTables(p *protector, tables []*Table) {
 			}
 		}
 	}
-	p.protect()
+}
+
+// fillTables computes the published values of protected tables.
+func fillTables(p *protector, tables []*Table) {
 	for _, t := range tables {
 		t.Suppressed = []Suppression{}
 		for _, r := range t.allRows() {
 			t.fill(p, r)
+		}
+	}
+}
+
+// nameRows gives rows that share a key an id of their own, with the
+// agency's ID (agency names are unique, but an agency may be named like
+// the row of instances no agency owns, "unassigned"): the list of withheld
+// cells, and an outsider reading the relations, must tell them apart, or
+// two counts read as one with two values.
+func (t *Table) nameRows() {
+	seen := map[string]int{}
+	for _, r := range t.Rows {
+		seen[r.Key]++
+	}
+	for _, r := range t.Rows {
+		if seen[r.Key] > 1 && r.id == "" {
+			r.id = r.Key + " (" + r.Attr("agency_id") + ")"
 		}
 	}
 }
@@ -276,6 +312,15 @@ func (t *Table) fill(p *protector, r *Row) {
 		case KindHours:
 			h := r.hours[c.Name]
 			if !h.ok || h.n == 0 {
+				continue
+			}
+			// The instances behind a time are counts of the row, or bound
+			// them (met on time and late; accepts and declines; a service
+			// answered at least as often as it accepted): "fewer than
+			// threshold instances" would bound withheld counts, so a time
+			// is withheld with any count of its row.
+			if anySuppressed {
+				note(c.Name, reasonDerived)
 				continue
 			}
 			if h.n < p.threshold {
@@ -372,14 +417,49 @@ func writeJSON(b *bytes.Buffer, v any) {
 	b.Write(data)
 }
 
+// CSV cells that come from data — agency names, keys, codes, reasons —
+// are text a spreadsheet would run as a formula when it begins with =, +,
+// -, @, a tab or a carriage return (OWASP, "CSV Injection"): csvText
+// prefixes such a cell with a single quote, which makes a spreadsheet
+// read it as text. Numbers the reports format themselves
+// (Value.String) are written as they are: they are never formulas, and a
+// negative number must stay a number. The rule goes by where a cell comes
+// from, not by what it looks like: an agency named "-5" is text and gets
+// its quote.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func csvTexts(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = csvText(s)
+	}
+	return out
+}
+
+// writeComments writes the # lines before a CSV's header, one line each
+// whatever the text holds: a line break inside one would start a CSV line
+// of its own.
+func writeComments(w io.Writer, comments []string) error {
+	for _, c := range comments {
+		c = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(c)
+		if _, err := fmt.Fprintf(w, "# %s\n", c); err != nil {
+			return fmt.Errorf("write CSV comment: %w", err)
+		}
+	}
+	return nil
+}
+
 // writeWideCSV writes tables that share their columns: one line per row,
 // with the suppressed cells empty and named in the last column.
 func writeWideCSV(w io.Writer, tables []*Table, comments ...string) error {
 	cw := csv.NewWriter(w)
-	for _, c := range comments {
-		if _, err := fmt.Fprintf(w, "# %s\n", c); err != nil {
-			return err
-		}
+	if err := writeComments(w, comments); err != nil {
+		return err
 	}
 	var cols []string
 	var attrs []string
@@ -400,14 +480,14 @@ func writeWideCSV(w io.Writer, tables []*Table, comments ...string) error {
 	header := append([]string{"group", "dimension", "key"}, attrs...)
 	header = append(header, cols...)
 	header = append(header, "suppressed")
-	if err := cw.Write(header); err != nil {
-		return err
+	if err := cw.Write(csvTexts(header)); err != nil {
+		return fmt.Errorf("write CSV header: %w", err)
 	}
 	for _, t := range tables {
 		for _, r := range t.allRows() {
-			rec := []string{t.Group, t.Dimension, rowName(t, r)}
+			rec := []string{csvText(t.Group), csvText(t.Dimension), csvText(rowName(t, r))}
 			for _, a := range attrs {
-				rec = append(rec, r.Attr(a))
+				rec = append(rec, csvText(r.Attr(a)))
 			}
 			for _, c := range cols {
 				rec = append(rec, r.Get(t, c).String())
@@ -418,9 +498,9 @@ func writeWideCSV(w io.Writer, tables []*Table, comments ...string) error {
 					notes = append(notes, s.Column+": "+s.Reason)
 				}
 			}
-			rec = append(rec, strings.Join(notes, "; "))
+			rec = append(rec, csvText(strings.Join(notes, "; ")))
 			if err := cw.Write(rec); err != nil {
-				return err
+				return fmt.Errorf("write CSV row %s of %s: %w", rowName(t, r), t.ID, err)
 			}
 		}
 	}
@@ -430,14 +510,12 @@ func writeWideCSV(w io.Writer, tables []*Table, comments ...string) error {
 
 // writeLongCSV writes tables of different columns: one line per cell.
 func writeLongCSV(w io.Writer, tables []*Table, comments ...string) error {
-	for _, c := range comments {
-		if _, err := fmt.Fprintf(w, "# %s\n", c); err != nil {
-			return err
-		}
+	if err := writeComments(w, comments); err != nil {
+		return err
 	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"group", "table", "dimension", "key", "measure", "value", "suppressed"}); err != nil {
-		return err
+		return fmt.Errorf("write CSV header: %w", err)
 	}
 	for _, t := range tables {
 		reasons := map[[2]string]string{}
@@ -451,8 +529,10 @@ func writeLongCSV(w io.Writer, tables []*Table, comments ...string) error {
 				if i < len(r.Values) {
 					v = r.Values[i]
 				}
-				if err := cw.Write([]string{t.Group, t.ID, t.Dimension, name, c.Name, v.String(), reasons[[2]string{name, c.Name}]}); err != nil {
-					return err
+				rec := []string{csvText(t.Group), csvText(t.ID), csvText(t.Dimension), csvText(name), csvText(c.Name),
+					v.String(), csvText(reasons[[2]string{name, c.Name}])}
+				if err := cw.Write(rec); err != nil {
+					return fmt.Errorf("write CSV cell %s/%s of %s: %w", name, c.Name, t.ID, err)
 				}
 			}
 		}
