@@ -2,8 +2,8 @@ module github.com/nrm-tm/nrm
 
 go 1.26.8
 
-// Temporal versions move together (DESIGN.md §9): the embedded dev server
-// go.temporal.io/server v1.32.1 compiles only against go.temporal.io/api v1.63.x,
+// Temporal versions move together (docs/architecture.md#versions-that-move-together):
+// the embedded dev server go.temporal.io/server v1.32.1 compiles only against go.temporal.io/api v1.63.x,
 // and go.temporal.io/sdk v1.51.0 needs api v1.64.x. Server v1.32.2 needs a newer Go.
 // Upgrade all three in one change, never one alone.
 require (

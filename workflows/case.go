@@ -32,7 +32,7 @@ const (
 	QueryState = "state"
 )
 
-// Stages of a case (DESIGN.md §2).
+// Stages of a case (docs/process.md#stages).
 const (
 	StageScreening      = "screening"
 	StageIdentification = "identification"

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -106,10 +107,6 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	if err := auth.CheckPasswordPolicy(password, *email, *name); err != nil {
-		fmt.Fprintf(stderr, "nrm user add: %v\n", err)
-		return 2
-	}
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fail(log, "user add", err)
@@ -125,20 +122,29 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "nrm user add: agency %q not found\n", *agency)
 		return 1
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return fail(log, "hash password", err)
+	dir := &directory.Service{Store: st}
+	u, err := dir.AddUser(ctx, directory.NewUser{Email: *email, Name: *name, Password: password, Role: r, AgencyID: ag.ID})
+	var fe *directory.FieldError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "nrm user add: --%s: %v\n", cliFlagOf(fe.Field), fe.Err)
+		return 2
 	}
-	u := &store.User{Email: strings.TrimSpace(*email), Name: strings.TrimSpace(*name), Role: string(r), AgencyID: ag.ID, PasswordHash: hash, Active: true}
-	if err := st.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			fmt.Fprintln(stderr, "nrm user add: a user with this e-mail exists")
-			return 1
-		}
+	if err != nil {
 		return fail(log, "user add", err)
 	}
 	fmt.Fprintf(stdout, "created user %s (%s, %s)\n", u.ID, r, ag.Name)
 	return 0
+}
+
+// cliFlagOf is the flag of `nrm user add` that sets a directory field.
+func cliFlagOf(field string) string {
+	switch field {
+	case "agency_id":
+		return "agency"
+	case "password":
+		return "password (stdin or NRM_NEW_USER_PASSWORD)"
+	}
+	return field
 }
 
 type splitArgs struct{ own, common []string }

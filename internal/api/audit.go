@@ -10,7 +10,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
-// Every command is audited (DESIGN.md §6): who, role, agency, which route,
+// Every command is audited (docs/architecture.md#audit-log): who, role, agency, which route,
 // which case, when, request ID. The middleware writes the entry after the
 // handler succeeded, so that refused and invalid requests (which changed
 // nothing) do not fill the log; identity reads are audited where they
@@ -51,7 +51,7 @@ func (s *Server) auditCommand(r Route) fiber.Handler {
 		}
 		p := mustPrincipal(c)
 		entry := store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-			Action: action, CaseID: s.auditCase(c, r), RequestID: requestID(c)}
+			Action: action, CaseID: s.auditCase(c, r), RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
 		if err := s.deps.Store.Audit(c.UserContext(), entry); err != nil {
 			// The command took effect; its record is in the case's timeline.
 			s.log.Error("audit command", "request_id", requestID(c), "action", action, "error", err)

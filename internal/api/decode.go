@@ -36,12 +36,20 @@ func newValidator() *validator.Validate {
 // decode reads a JSON body strictly into dst and checks its struct rules:
 // malformed JSON is 400; unknown fields, wrong types and broken rules are 422.
 func decode(c *fiber.Ctx, dst any) error {
-	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mt != fiber.MIMEApplicationJSON {
 		return newProblem(http.StatusUnsupportedMediaType, ProblemUnsupported, "send the body as application/json")
 	}
+	// JSON is UTF-8 (RFC 8259 §8.1); a body declared otherwise would be read
+	// as something the client did not mean.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return newProblem(http.StatusUnsupportedMediaType, ProblemUnsupported, "send the body as application/json in UTF-8 (charset=utf-8 or none)")
+	}
 	if bytes.Contains(c.Body(), []byte(`\u0000`)) {
 		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body contains a NUL character")
+	}
+	if err := checkJSONText(c.Body()); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()

@@ -126,3 +126,68 @@ func TestDecodeOpenCaseNestedErrors(t *testing.T) {
 		}
 	}
 }
+
+// What encoding/json would accept silently is refused with the field named:
+// a key given twice (the last would win), text that is not UTF-8 or an
+// unpaired surrogate (it would be stored as U+FFFD).
+func TestDecodeRefusesAmbiguousText(t *testing.T) {
+	for _, tc := range []struct {
+		body, field, rule string
+	}{
+		{`{"note":"a","note":"b"}`, "note", "duplicate_key"},
+		{`{"note":"a","NOTE":"b"}`, "NOTE", "duplicate_key"},
+		{`{"items":[{"id":"a"},{"id":"b","count":1,"id":"c"}]}`, "items[1].id", "duplicate_key"},
+		{"{\"note\":\"Ay\xffna\"}", "note", "utf8"},
+		{"{\"items\":[{\"id\":\"ok\"},{\"tags\":[\"a\",\"\xc3\x28\"]}]}", "items[1].tags[1]", "utf8"},
+		{`{"note":"\ud800x"}`, "note", "utf8"},
+		{"{\"no\xfete\":\"x\"}", "no?te", "utf8"},
+	} {
+		status, p := decodeProblem[pathBody](t, tc.body)
+		if status != http.StatusUnprocessableEntity || len(p.Errors) != 1 {
+			t.Errorf("%q → %d %+v, want 422 with one error", tc.body, status, p)
+			continue
+		}
+		if e := p.Errors[0]; e.Field != tc.field || e.Rule != tc.rule {
+			t.Errorf("%q → field %q rule %q, want %q %q", tc.body, e.Field, e.Rule, tc.field, tc.rule)
+		}
+	}
+	// Real text passes: a written U+FFFD, a paired surrogate escape, Turkmen letters.
+	for _, body := range []string{`{"note":"\ufffd and \uFFFD and ` + "\uFFFD" + `"}`, `{"note":"\ud83d\ude00"}`, `{"note":"Aýna Öwezowa ňüçşž"}`,
+		`{"map":{"a":{"id":"x"},"b":{"id":"x"}},"items":[{"id":"a"},{"id":"a"}]}`} {
+		if status, p := decodeProblem[pathBody](t, body); status != http.StatusNoContent {
+			t.Errorf("%s → %d %+v, want accepted", body, status, p)
+		}
+	}
+}
+
+func TestDecodeRefusesOtherCharsets(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	app := fiber.New(fiber.Config{ErrorHandler: s.errorHandler, DisableStartupMessage: true})
+	app.Post("/", func(c *fiber.Ctx) error {
+		var dst pathBody
+		if err := decode(c, &dst); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	})
+	for ct, want := range map[string]int{
+		"application/json":                 http.StatusNoContent,
+		"application/json; charset=utf-8":  http.StatusNoContent,
+		"application/json; charset=UTF-8":  http.StatusNoContent,
+		"application/json; charset=utf-16": http.StatusUnsupportedMediaType,
+		"application/json; charset=latin1": http.StatusUnsupportedMediaType,
+		"application/json; charset=\"\"":   http.StatusUnsupportedMediaType,
+		"text/plain; charset=utf-8":        http.StatusUnsupportedMediaType,
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"note":"x"}`))
+		req.Header.Set("Content-Type", ct)
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Content-Type %q → %d, want %d", ct, resp.StatusCode, want)
+		}
+	}
+}

@@ -26,7 +26,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/cases"
 )
 
-// Fuzz targets for request decoding (DESIGN.md §5, §8): every body type a
+// Fuzz targets for request decoding (docs/api.md#requests): every body type a
 // handler decodes goes through the real decode() behind the real error
 // handler, in a small Fiber app with one route per body type that answers
 // 204 when decode accepts the body. Whatever the bytes, the answer is

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -103,7 +103,7 @@ func (s *Server) patchAgency(c *fiber.Ctx) error {
 }
 
 type userRequest struct {
-	Email    string `json:"email" validate:"required,email,max=254"`
+	Email    string `json:"email" validate:"required,max=254"`
 	Name     string `json:"name" validate:"required,max=200"`
 	Role     string `json:"role" validate:"required,oneof=frontline competent_authority supervisor provider twg admin"`
 	AgencyID string `json:"agency_id" validate:"required,uuid"`
@@ -140,25 +140,9 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := auth.CheckPasswordPolicy(req.Password, req.Email, req.Name); err != nil {
-		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "password", Rule: "policy", Message: err.Error()}}}
-	}
-	agencyID := uuid.MustParse(req.AgencyID)
-	if _, err := s.deps.Store.Agency(c.UserContext(), agencyID); errors.Is(err, store.ErrNotFound) {
-		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "agency_id", Rule: "exists", Message: "no such agency"}}}
-	} else if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(req.Password)
+	u, err := s.deps.Directory.AddUser(c.UserContext(), directory.NewUser{Email: req.Email, Name: req.Name,
+		Password: req.Password, Role: auth.Role(req.Role), AgencyID: uuid.MustParse(req.AgencyID)})
 	if err != nil {
-		return err
-	}
-	u := &store.User{Email: strings.TrimSpace(req.Email), Name: strings.TrimSpace(req.Name), Role: req.Role, AgencyID: agencyID,
-		PasswordHash: hash, Active: true}
-	if err := s.deps.Store.CreateUser(c.UserContext(), u); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return &cases.ValidationError{Errors: []cases.FieldError{{Field: "email", Rule: "unique", Message: "a user with this e-mail exists"}}}
-		}
 		return err
 	}
 	s.audit(c, "user.create", nil)
@@ -169,7 +153,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 func (s *Server) audit(c *fiber.Ctx, action string, caseID *uuid.UUID) {
 	p := mustPrincipal(c)
 	err := s.deps.Store.Audit(c.UserContext(), store.AuditEntry{UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-		Action: action, CaseID: caseID, RequestID: requestID(c)})
+		Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
 	if err != nil {
 		s.log.Error("audit", "request_id", requestID(c), "action", action, "error", err)
 	}
@@ -181,10 +165,7 @@ func (s *Server) deactivateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return store.ErrNotFound
 	}
-	if _, err := s.deps.Store.User(c.UserContext(), id); err != nil {
-		return err
-	}
-	if err := s.deps.Store.DeactivateUser(c.UserContext(), id, time.Now()); err != nil {
+	if err := s.deps.Directory.Deactivate(c.UserContext(), mustPrincipal(c), id); err != nil {
 		return err
 	}
 	s.audit(c, "user.deactivate", nil)

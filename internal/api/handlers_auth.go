@@ -53,7 +53,12 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if req.Cookie && crossSite(c) {
 		return csrfProblem("cross-site request refused")
 	}
+	attempt, err := s.throttleSignIn(c, req.Email)
+	if err != nil {
+		return err
+	}
 	token, expires, p, err := s.deps.Sessions.Login(c.UserContext(), req.Email, req.Password)
+	s.signInSettled(c, attempt, err)
 	if err != nil {
 		return err
 	}

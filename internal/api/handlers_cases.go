@@ -51,14 +51,19 @@ type caseJSON struct {
 	Screening          *screeningJSON   `json:"screening,omitempty"`
 	Indicators         []string         `json:"indicators,omitempty"`
 	Obligations        []obligationJSON `json:"obligations,omitempty"`
-	// PossibleDuplicate names the agencies to contact about an earlier case
-	// of the same person; nothing of that case is shown.
+	// PossibleDuplicate lists the earlier cases of the same person that the
+	// caller may already see; others are reported to the competent authority.
 	PossibleDuplicate *duplicateJSON `json:"possible_duplicate,omitempty"`
 	Person            *personJSON    `json:"person,omitempty"`
 }
 
 type duplicateJSON struct {
-	Agencies []string `json:"agencies"`
+	Cases []duplicateCaseJSON `json:"cases"`
+}
+
+type duplicateCaseJSON struct {
+	ID     string `json:"id"`
+	Number string `json:"number"`
 }
 
 type obligationJSON struct {
@@ -129,7 +134,7 @@ func utc(t *time.Time) *time.Time {
 
 // answerCase answers with the case as the caller may see it, without the identity.
 func (s *Server) answerCase(c *fiber.Ctx, id uuid.UUID, status int) error {
-	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, requestInfo(c))
 	if err != nil {
 		return err
 	}
@@ -157,8 +162,11 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(opened.DuplicateAgencies) > 0 {
-		out.PossibleDuplicate = &duplicateJSON{Agencies: opened.DuplicateAgencies}
+	if len(opened.Duplicates) > 0 {
+		out.PossibleDuplicate = &duplicateJSON{}
+		for _, d := range opened.Duplicates {
+			out.PossibleDuplicate.Cases = append(out.PossibleDuplicate.Cases, duplicateCaseJSON{ID: d.ID.String(), Number: d.Number})
+		}
 	}
 	c.Locals(localAuditCase, opened.Case.ID)
 	c.Location("/api/v1/cases/" + opened.Case.ID.String())
@@ -183,7 +191,7 @@ func (s *Server) getCase(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound // a malformed ID names no case the caller may see
 	}
-	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c), Identity: true})
+	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c), Identity: true})
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.
 		}
 	}
 	cmd := build(id)
-	cmd.RequestID = c.Get("Idempotency-Key")
+	cmd.Retry = retryOf(c)
 	if _, err := s.deps.Cases.Do(c.UserContext(), mustPrincipal(c), cmd); err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Server) decide(c *fiber.Ctx) error {
 		return err
 	}
 	cmd := cases.Command{CaseID: id, Update: workflows.UpdateDecide, Note: &cases.Note{Kind: "decision", Body: req.Reason},
-		RequestID: c.Get("Idempotency-Key"),
+		Retry: retryOf(c),
 		Arg: func(wc workflows.Command) any {
 			return workflows.DecideCommand{Command: wc, DecisionID: decisionID, Kind: req.Kind, Outcome: req.Outcome}
 		}}

@@ -22,7 +22,7 @@ func (s *Server) erase(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := s.deps.Cases.Erase(c.UserContext(), mustPrincipal(c), id, req, requestID(c)); err != nil {
+	if err := s.deps.Cases.Erase(c.UserContext(), mustPrincipal(c), id, req, requestInfo(c)); err != nil {
 		return err
 	}
 	return s.answerCase(c, id, fiber.StatusOK)

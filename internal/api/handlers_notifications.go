@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,12 +40,21 @@ type notificationJSON struct {
 	ReadAt        *time.Time `json:"read_at"`
 	// Link is the case in the web UI, relative to it.
 	Link string `json:"link"`
+	// RelatedCaseID and RelatedCaseNumber name the other case a notification
+	// is about (the earlier case of a possible duplicate).
+	RelatedCaseID     *string `json:"related_case_id,omitempty"`
+	RelatedCaseNumber *string `json:"related_case_number,omitempty"`
 }
 
 func notificationOf(n *store.NotificationItem) notificationJSON {
-	return notificationJSON{ID: n.ID, Kind: n.Kind, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber,
+	out := notificationJSON{ID: n.ID, Kind: n.Kind, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber,
 		Obligation: n.Obligation, RecipientRole: n.RecipientRole, DueAt: utc(n.DueAt), CreatedAt: n.CreatedAt.UTC(),
-		ReadAt: utc(n.ReadAt), Link: "/cases/" + n.CaseID.String()}
+		ReadAt: utc(n.ReadAt), Link: "/cases/" + n.CaseID.String(), RelatedCaseNumber: n.RelatedCaseNumber}
+	if n.RelatedCaseID != nil {
+		id := n.RelatedCaseID.String()
+		out.RelatedCaseID = &id
+	}
+	return out
 }
 
 // listNotifications answers the caller's agency's notifications for its
@@ -232,12 +242,12 @@ func (s *Server) addChannel(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := notify.CheckTarget(req.Kind, req.Target); err != nil {
-		rule, msg := "url", "must be an https URL (http only to this host) without credentials"
-		if req.Kind == store.ChannelEmail {
-			rule, msg = "email", "must be a bare e-mail address"
+	if err := notify.CheckTarget(c.UserContext(), s.deps.Webhooks, req.Kind, req.Target); err != nil {
+		var te *notify.TargetError
+		if !errors.As(err, &te) {
+			return fmt.Errorf("check channel target: %w", err)
 		}
-		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "target", Rule: rule, Message: msg}}}
+		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "target", Rule: te.Rule, Message: te.Reason}}}
 	}
 	id, secret, err := notify.Secrets{Store: s.deps.Store, Keys: s.deps.Keys}.AddChannel(c.UserContext(), agencyID, req.Kind, req.Target)
 	if errors.Is(err, store.ErrConflict) {
@@ -282,7 +292,7 @@ func (s *Server) channelAgency(c *fiber.Ctx) (uuid.UUID, error) {
 func (s *Server) auditNotifyAdmin(c *fiber.Ctx, action string, caseID *uuid.UUID) error {
 	p := mustPrincipal(c)
 	return s.deps.Store.Audit(c.UserContext(), store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role),
-		AgencyID: p.AgencyID, Action: action, CaseID: caseID, RequestID: requestID(c)})
+		AgencyID: p.AgencyID, Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
 }
 
 // notificationParam is the percent-decoded :id of a notification.

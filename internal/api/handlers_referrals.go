@@ -63,7 +63,7 @@ func (s *Server) refer(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	referralID, err := s.deps.Cases.Refer(c.UserContext(), mustPrincipal(c), id, req, c.Get("Idempotency-Key"))
+	referralID, err := s.deps.Cases.Refer(c.UserContext(), mustPrincipal(c), id, req, retryOf(c))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) getReferral(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	v, err := s.deps.Cases.ReferralForProvider(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c)})
+	v, err := s.deps.Cases.ReferralForProvider(c.UserContext(), mustPrincipal(c), id, requestInfo(c))
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 	"github.com/nrm-tm/nrm/internal/reports"
 )
 
-// The TWG's reports (DESIGN.md §5, §6): anonymised, small cells withheld,
+// The TWG's reports (docs/architecture.md#read-model-and-reports,
+// docs/disclosure-control.md): anonymised, small cells withheld,
 // the export k-anonymous. Every route is for the TWG role only; none reads
 // identity data, so none is audited as an identity read.
 //

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -22,11 +23,10 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodPost || key == "" || !signedIn {
 		return c.Next()
 	}
-	if len(key) > maxIdempotencyKey {
-		return newProblem(http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 128 characters")
+	if !validIdempotencyKey(key) {
+		return newProblem(http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key must be 1 to 128 visible ASCII characters")
 	}
-	sum := sha256.Sum256(append([]byte(c.Method()+" "+c.Path()+"\n"), c.Body()...))
-	req := store.IdempotentRequest{UserID: p.UserID, Key: key, Method: c.Method(), Path: c.Path(), BodyHash: sum[:], CreatedAt: time.Now().UTC()}
+	req := store.IdempotentRequest{UserID: p.UserID, Key: key, Method: c.Method(), Path: c.Path(), BodyHash: fingerprint(c), CreatedAt: time.Now().UTC()}
 	claimed, prior, err := s.deps.Store.ClaimIdempotencyKey(c.UserContext(), req)
 	if err != nil {
 		return err
@@ -61,4 +61,35 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	}
 	return s.deps.Store.CompleteIdempotencyKey(c.UserContext(), p.UserID, key, status,
 		string(c.Response().Header.ContentType()), c.Response().Body())
+}
+
+// validIdempotencyKey allows what clients generate (UUIDs, random tokens):
+// visible ASCII only, so that nothing a client sends reaches PostgreSQL as
+// text it cannot store (a probe's "k\xff\xfe" was a 500).
+func validIdempotencyKey(key string) bool {
+	if len(key) == 0 || len(key) > maxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// fingerprint identifies a request by its method, path and body.
+func fingerprint(c *fiber.Ctx) []byte {
+	sum := sha256.Sum256(append([]byte(c.Method()+" "+c.Path()+"\n"), c.Body()...))
+	return sum[:]
+}
+
+// retryOf is what makes a command's retry the same command: the caller's
+// Idempotency-Key and the request's fingerprint.
+func retryOf(c *fiber.Ctx) cases.Retry {
+	key := c.Get("Idempotency-Key")
+	if key == "" {
+		return cases.Retry{}
+	}
+	return cases.Retry{Key: key, Fingerprint: fingerprint(c)}
 }

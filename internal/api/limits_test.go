@@ -56,7 +56,7 @@ func newLimitsWorld(tb testing.TB) *limitsWorld {
 
 // replica is one API server, as another process would run it.
 func (w *limitsWorld) replica(limits api.Limits) *api.Server {
-	return api.New(api.Deps{Store: w.st, Sessions: &auth.Sessions{Store: w.st, Idle: time.Hour, Max: time.Hour, MaxFailures: 1000, LockFor: time.Minute},
+	return api.New(api.Deps{Store: w.st, Sessions: &auth.Sessions{Store: w.st, Idle: time.Hour, Max: time.Hour},
 		Log: slog.New(slog.DiscardHandler), Limits: limits, Keys: w.keys})
 }
 

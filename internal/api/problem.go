@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -22,6 +25,8 @@ type Problem struct {
 	// Rule names the SOP rule that forbids a command now (409).
 	Rule   string             `json:"rule,omitempty"`
 	Errors []cases.FieldError `json:"errors,omitempty"`
+	// RetryAfter, when set, is answered as the Retry-After header (seconds).
+	RetryAfter int `json:"-"`
 }
 
 const problemBase = "urn:nrm:problem:"
@@ -36,7 +41,6 @@ const (
 	ProblemMethod        = "method-not-allowed"
 	ProblemTooLarge      = "too-large"
 	ProblemUnsupported   = "unsupported-media-type"
-	ProblemLocked        = "account-locked"
 	ProblemUnavailable   = "unavailable"
 	ProblemInternal      = "internal"
 	ProblemBadCredential = "bad-credentials"
@@ -44,6 +48,7 @@ const (
 	ProblemIdempotency   = "idempotency-key"
 	ProblemRateLimited   = "rate-limited"
 	ProblemCSRF          = "csrf"
+	ProblemDirectoryRule = "directory-rule"
 )
 
 // problemError carries a ready problem through Fiber's error path.
@@ -62,6 +67,7 @@ func toProblem(err error) (Problem, bool) {
 	var ve *cases.ValidationError
 	var fe *fiber.Error
 	var re *cases.RuleError
+	var dfe *directory.FieldError
 	switch {
 	case errors.As(err, &re):
 		p := newProblem(http.StatusConflict, ProblemSOPRule, re.Detail).p
@@ -69,6 +75,18 @@ func toProblem(err error) (Problem, bool) {
 		return p, true
 	case errors.As(err, &pe):
 		return pe.p, true
+	case errors.As(err, &dfe):
+		p := newProblem(http.StatusUnprocessableEntity, ProblemValidation, "the request has invalid fields").p
+		p.Errors = []cases.FieldError{{Field: dfe.Field, Rule: dfe.Rule, Message: dfe.Err.Error()}}
+		return p, true
+	case errors.Is(err, directory.ErrSelf):
+		p := newProblem(http.StatusConflict, ProblemDirectoryRule, err.Error()).p
+		p.Rule = "self_deactivation"
+		return p, true
+	case errors.Is(err, directory.ErrLastAdmin):
+		p := newProblem(http.StatusConflict, ProblemDirectoryRule, err.Error()).p
+		p.Rule = "last_admin"
+		return p, true
 	case errors.As(err, &ve):
 		p := newProblem(http.StatusUnprocessableEntity, ProblemValidation, "the request has invalid fields").p
 		p.Errors = ve.Errors
@@ -81,8 +99,10 @@ func toProblem(err error) (Problem, bool) {
 		return newProblem(http.StatusUnauthorized, ProblemUnauthorized, "sign in first: send Authorization: Bearer <token> or the session cookie").p, true
 	case errors.Is(err, auth.ErrBadCredentials):
 		return newProblem(http.StatusUnauthorized, ProblemBadCredential, "email or password is wrong").p, true
-	case errors.Is(err, auth.ErrLocked):
-		return newProblem(http.StatusTooManyRequests, ProblemLocked, "too many failed sign-ins; try again later").p, true
+	case errors.Is(err, auth.ErrBusy):
+		p := newProblem(http.StatusServiceUnavailable, ProblemUnavailable, "the server is busy checking passwords; try again shortly").p
+		p.RetryAfter = int(auth.BusyRetryAfter / time.Second)
+		return p, true
 	case errors.As(err, &fe):
 		return fiberProblem(fe)
 	}
@@ -111,6 +131,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	p, known := toProblem(err)
 	if !known {
 		s.log.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "error", err)
+	}
+	if p.RetryAfter > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 	}
 	body, _ := jsonProblem(p, requestID(c))
 	c.Set(fiber.HeaderContentType, "application/problem+json")

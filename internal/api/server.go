@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,7 +21,9 @@ import (
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/crypto"
+	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/metrics"
+	"github.com/nrm-tm/nrm/internal/notify"
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/store"
 )
@@ -30,8 +33,13 @@ type Deps struct {
 	Store    *store.Store
 	Sessions *auth.Sessions
 	Cases    *cases.Service
-	Temporal client.Client
-	Log      *slog.Logger
+	// Directory creates and deactivates users under the directory's rules.
+	Directory *directory.Service
+	Temporal  client.Client
+	Log       *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (clientIP); empty: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
 	// BodyLimit caps request bodies in bytes.
 	BodyLimit int
 	// Limits are the request rate limits (defaults when zero).
@@ -49,6 +57,9 @@ type Deps struct {
 	// with MetricsToken; nil or an empty token: /metrics answers 404.
 	Metrics      *metrics.Registry
 	MetricsToken string
+	// Webhooks says which receivers a new webhook channel may target; nil
+	// allows public addresses only.
+	Webhooks *notify.WebhookPolicy
 }
 
 // Server is the HTTP API.
@@ -110,21 +121,39 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWith
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
 
 const localRequestID = "request_id"
+const localClientRequestID = "client_request_id"
 const localPrincipal = "principal"
 
+// withRequestID gives every request the server's own ID, answered in
+// X-Request-ID and written to the log and the audit rows. A client's
+// X-Request-ID is kept apart (X-Client-Request-ID in the answer,
+// client_request_id in the log and audit): a client chooses it freely, even
+// another request's, so it cannot be what ties an audit row to a log line.
+// One that does not match requestIDPattern is ignored.
 func (s *Server) withRequestID(c *fiber.Ctx) error {
-	id := c.Get(fiber.HeaderXRequestID)
-	if !requestIDPattern.MatchString(id) {
-		id = uuid.NewString()
-	}
+	id := uuid.NewString()
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
+	if client := c.Get(fiber.HeaderXRequestID); requestIDPattern.MatchString(client) {
+		c.Locals(localClientRequestID, client)
+		c.Set("X-Client-Request-ID", client)
+	}
 	return c.Next()
 }
 
 func requestID(c *fiber.Ctx) string {
 	id, _ := c.Locals(localRequestID).(string)
 	return id
+}
+
+func clientRequestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localClientRequestID).(string)
+	return id
+}
+
+// requestInfo identifies the request for the services' audit rows.
+func requestInfo(c *fiber.Ctx) cases.RequestInfo {
+	return cases.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
 }
 
 func (s *Server) withRecover(c *fiber.Ctx) (err error) {
@@ -155,6 +184,9 @@ func (s *Server) withLog(c *fiber.Ctx) error {
 	}
 	attrs := []any{"request_id", requestID(c), "method", c.Method(), "route", routeOf(c),
 		"status", c.Response().StatusCode(), "duration_ms", time.Since(start).Milliseconds()}
+	if client := clientRequestID(c); client != "" {
+		attrs = append(attrs, "client_request_id", client)
+	}
 	if p, ok := principalOf(c); ok {
 		attrs = append(attrs, "user_id", p.UserID.String(), "role", string(p.Role))
 	}

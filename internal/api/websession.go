@@ -13,7 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// The web UI's session (DESIGN.md §5): a browser signs in with
+// The web UI's session (docs/api.md#cookie-sessions-and-csrf): a browser signs in with
 // {"cookie": true} and gets the session token in an HttpOnly cookie, which
 // page scripts cannot read, plus a CSRF token in the JSON answer. The cookie
 // authenticates a request only when it carries no Authorization header; an

@@ -21,6 +21,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/config"
 	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/devtemporal"
+	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/metrics"
 	"github.com/nrm-tm/nrm/internal/notify"
@@ -50,6 +51,9 @@ type System struct {
 
 	apiDone chan error
 	stops   []func()
+	// webhooks is what the API checks new webhook channels against and
+	// the dispatcher every connection.
+	webhooks *notify.WebhookPolicy
 }
 
 // Parts chooses what Start runs.
@@ -69,6 +73,9 @@ type Parts struct {
 // started is stopped again.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (_ *System, err error) {
 	sys := &System{Config: cfg, Log: log, Metrics: metrics.New()}
+	// `nrm dev` runs beside its receivers, so loopback is let through there.
+	sys.webhooks = &notify.WebhookPolicy{AllowLoopback: parts.EmbeddedTemporal,
+		AllowNets: cfg.WebhookAllow.Nets, AllowTargets: cfg.WebhookAllow.Targets}
 	defer func() {
 		if err != nil {
 			sys.Stop()
@@ -176,11 +183,13 @@ func (s *System) checkSOPs(ctx context.Context) error {
 }
 
 func (s *System) startAPI(cfg *config.Config) error {
-	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax, MaxFailures: 10, LockFor: 15 * time.Minute}
-	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
+	// One bound on password hashing for the whole process: each hash holds 64 MiB.
+	auth.SetHashGate(auth.NewHashGate(cfg.HashConcurrency, auth.HashWait))
+	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax}
+	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: &directory.Service{Store: s.Store}, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
 		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK},
-		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys})
+		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks})
 	// The read-model gauges are the same whichever process reports them:
 	// only the API's processes do, so the worker's scrapes query nothing.
 	if err := s.Metrics.RegisterReadModel(s.Store, s.Log); err != nil {
@@ -292,7 +301,7 @@ func LoadKeyring(cfg *config.Config, dev bool) (*crypto.Keyring, error) {
 // startDispatcher delivers the notification outbox through the agencies' channels.
 func (s *System) startDispatcher(ctx context.Context, logDeliveries bool) {
 	cfg := s.Config
-	d := &notify.Dispatcher{Store: s.Store, Keys: s.Keys, PublicURL: cfg.PublicURL, Log: s.Log,
+	d := &notify.Dispatcher{Store: s.Store, Keys: s.Keys, PublicURL: cfg.PublicURL, Log: s.Log, Webhooks: s.webhooks,
 		SMTP: notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
 	if logDeliveries {
 		d.Channels = []notify.Channel{notify.LogChannel{Log: s.Log}}

@@ -102,6 +102,10 @@ func TestOpenCaseEndToEnd(t *testing.T) {
 	}
 	resp := officer.Raw(t, "GET", "/api/v1/cases/"+opened.ID, nil, http.Header{"X-Request-Id": {"test-request-0001"}})
 	resp.Body.Close()
+	serverID := resp.Header.Get("X-Request-Id")
+	if _, err := uuid.Parse(serverID); err != nil || resp.Header.Get("X-Client-Request-Id") != "test-request-0001" {
+		t.Errorf("X-Request-Id %q (want the server's own UUID), X-Client-Request-Id %q (want the client's)", serverID, resp.Header.Get("X-Client-Request-Id"))
+	}
 	if resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
 	}
@@ -113,12 +117,14 @@ func TestOpenCaseEndToEnd(t *testing.T) {
 		t.Errorf("owner must see the identity, got %+v", got.Person)
 	}
 	var audits []struct {
-		RequestID string `db:"request_id"`
-		Action    string `db:"action"`
+		RequestID       string  `db:"request_id"`
+		ClientRequestID *string `db:"client_request_id"`
+		Action          string  `db:"action"`
 	}
-	testenv.Must(t, sys.Store.DB().Select(&audits, `SELECT request_id, action FROM audit_log WHERE case_id = $1 AND action NOT LIKE 'command %' ORDER BY id`, opened.ID))
-	if len(audits) != 2 || audits[0].RequestID != "test-request-0001" || audits[0].Action != "case.identity.read" {
-		t.Errorf("audit rows = %+v, want two identity reads, the first with request ID test-request-0001", audits)
+	testenv.Must(t, sys.Store.DB().Select(&audits, `SELECT request_id, client_request_id, action FROM audit_log WHERE case_id = $1 AND action NOT LIKE 'command %' ORDER BY id`, opened.ID))
+	if len(audits) != 2 || audits[0].RequestID != serverID || audits[0].ClientRequestID == nil || *audits[0].ClientRequestID != "test-request-0001" ||
+		audits[0].Action != "case.identity.read" || audits[1].ClientRequestID != nil {
+		t.Errorf("audit rows = %+v, want two identity reads, the first with the server's request ID %s and the client's test-request-0001 apart", audits, serverID)
 	}
 
 	// Another agency's officer: 404, not 403, so the case's existence stays hidden.

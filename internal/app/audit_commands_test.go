@@ -27,10 +27,11 @@ func TestEveryCommandIsAudited(t *testing.T) {
 		Action    string  `db:"action"`
 		CaseID    *string `db:"case_id"`
 		RequestID string  `db:"request_id"`
+		Client    *string `db:"client_request_id"`
 	}
 	commands := func() []entry {
 		var out []entry
-		testenv.Must(t, sys.Store.DB().Select(&out, `SELECT user_id, role, agency_id, action, case_id, request_id
+		testenv.Must(t, sys.Store.DB().Select(&out, `SELECT user_id, role, agency_id, action, case_id, request_id, client_request_id
 			FROM audit_log WHERE action LIKE 'command %' ORDER BY id`))
 		return out
 	}
@@ -49,7 +50,7 @@ func TestEveryCommandIsAudited(t *testing.T) {
 		t.Fatalf("after opening: %d command entries, want 1: %+v", len(got), got)
 	}
 	if e := got[0]; e.Action != "command POST /api/v1/cases" || e.CaseID == nil || *e.CaseID != c.ID ||
-		e.RequestID != "audit-open-0001" || e.Role != "frontline" || e.UserID == "" || e.AgencyID != c.AgencyID {
+		e.RequestID != resp.Header.Get("X-Request-Id") || e.Client == nil || *e.Client != "audit-open-0001" || e.Role != "frontline" || e.UserID == "" || e.AgencyID != c.AgencyID {
 		t.Errorf("open entry %+v, want case %s, request audit-open-0001, the officer and agency %s", e, c.ID, c.AgencyID)
 	}
 

@@ -21,7 +21,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/testenv"
 )
 
-// The authorisation matrix (DESIGN.md §6): every route of (*api.Server).Routes()
+// The authorisation matrix (docs/api.md#roles-and-scoping): every route of (*api.Server).Routes()
 // against every role, each as a user of the agency that owns the fixture case
 // (own) and as a user of another agency of the same role (foreign), plus an
 // anonymous caller. Every cell's expected status is declared in authzMatrix
@@ -47,7 +47,7 @@ import (
 // time with random IDs in place of the real ones and must answer exactly
 // the same: the answer must not depend on the case existing.
 
-// authzPublic are the routes that need no session (DESIGN.md §5).
+// authzPublic are the routes that need no session (docs/api.md#authentication).
 var authzPublic = []string{"GET /healthz", "GET /readyz", "GET /api/openapi.yaml", "POST /api/v1/auth/login"}
 
 // authzRow is one route's expected statuses. A role's cell is "403" when

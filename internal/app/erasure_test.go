@@ -73,7 +73,12 @@ func TestErasureOrderedByAuthority(t *testing.T) {
 	for name, bad := range map[string]any{
 		"unknown reason":  map[string]string{"reason": "because", "order": "12/2026"},
 		"order newline":   map[string]string{"reason": "court_order", "order": "12/2026\nAýna Berdiýewa"},
-		"order 65 chars":  map[string]string{"reason": "court_order", "order": strings.Repeat("1", 65)},
+		"order 33 chars":  map[string]string{"reason": "court_order", "order": strings.Repeat("1", 33)},
+		"order a name":    map[string]string{"reason": "court_order", "order": "BERDIYEWA-2001-05-14"},
+		"order in words":  map[string]string{"reason": "court_order", "order": "Ayna 12/2026"},
+		"order no digit":  map[string]string{"reason": "court_order", "order": "ABC/DEF"},
+		"order spaced":    map[string]string{"reason": "court_order", "order": "12 2026"},
+		"order cyrillic":  map[string]string{"reason": "court_order", "order": "АЙНА-12"},
 		"order free text": map[string]string{"reason": "court_order", "order": "Aýna, born 2001-05-14 (+99365000000)"},
 		"order blank":     map[string]string{"reason": "court_order", "order": ""},
 		"missing order":   map[string]string{"reason": "court_order"},

@@ -112,16 +112,13 @@ func TestShreddingAndRotation(t *testing.T) {
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
 	var a, b caseBody
 	mustStatus(t, "open", officer.Do(t, "POST", "/api/v1/cases", testenv.Screening(), &a), http.StatusCreated)
-	// The same person again: the officer learns which agency to contact, nothing more.
-	var dup struct {
-		caseBody
-		PossibleDuplicate *struct {
-			Agencies []string `json:"agencies"`
-		} `json:"possible_duplicate"`
-	}
+	// The same person again in the same agency: the officer is shown the
+	// agency's own earlier case.
+	var dup duplicateAnswer
 	mustStatus(t, "open again", officer.Do(t, "POST", "/api/v1/cases", testenv.Screening(), &dup), http.StatusCreated)
-	if dup.PossibleDuplicate == nil || len(dup.PossibleDuplicate.Agencies) != 1 || dup.PossibleDuplicate.Agencies[0] != "Lebap regional police" {
-		t.Errorf("possible duplicate %+v", dup.PossibleDuplicate)
+	if dup.PossibleDuplicate == nil || len(dup.PossibleDuplicate.Cases) != 1 || dup.PossibleDuplicate.Cases[0].ID != a.ID ||
+		dup.PossibleDuplicate.Cases[0].Number != a.Number {
+		t.Errorf("possible duplicate %+v, want the agency's own case %s", dup.PossibleDuplicate, a.Number)
 	}
 	other := testenv.Screening()
 	other["person"].(map[string]any)["given_name"] = "Other"

@@ -3,6 +3,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -73,8 +74,15 @@ func SeesIdentity(p Principal) bool {
 // Argon2id parameters (RFC 9106 second recommended option, memory-constrained).
 var hashParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 3, Parallelism: 2, SaltLength: 16, KeyLength: 32}
 
-// HashPassword returns an argon2id PHC string.
+// HashPassword returns an argon2id PHC string. It computes under the
+// process's hash gate like every hash, so it fails with ErrBusy when no
+// slot frees within the gate's wait.
 func HashPassword(pw string) (string, error) {
+	release, err := currentGate().Acquire(context.Background())
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	defer release()
 	return argon2id.CreateHash(pw, hashParams)
 }
 
@@ -82,14 +90,22 @@ func HashPassword(pw string) (string, error) {
 // answer takes as long as for a wrong password.
 var dummyHash, _ = argon2id.CreateHash("nrm-dummy-password-for-timing", hashParams)
 
-// VerifyPassword compares in constant time; an empty hash still spends the time.
-func VerifyPassword(pw, hash string) bool {
+// VerifyPassword compares in constant time; an empty hash (no such user)
+// still spends a hash, under the same gate, so that neither the time nor a
+// refusal for want of a slot tells whether the account exists. The error is
+// ErrBusy or the end of ctx, never a mismatch.
+func VerifyPassword(ctx context.Context, pw, hash string) (bool, error) {
+	release, err := currentGate().Acquire(ctx)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	defer release()
 	if hash == "" {
 		argon2id.ComparePasswordAndHash(pw, dummyHash)
-		return false
+		return false, nil
 	}
 	ok, err := argon2id.ComparePasswordAndHash(pw, hash)
-	return err == nil && ok
+	return err == nil && ok, nil
 }
 
 // NewToken returns a 256-bit random opaque token and the hash stored for it.

@@ -13,19 +13,21 @@ import (
 // Sentinel errors of signing in.
 var (
 	ErrBadCredentials = errors.New("email or password is wrong")
-	ErrLocked         = errors.New("account temporarily locked after repeated failures")
 	ErrNoSession      = errors.New("no valid session")
 )
 
 // Sessions signs users in and out and turns tokens into principals.
+//
+// It does not lock accounts after failed sign-ins: a lock is a denial of
+// service anyone who knows an e-mail can inflict (the administrator's
+// included), and it answered differently for existing accounts. Repeated
+// failures are throttled instead by the API, per source address and account
+// (api.SignInRule), with the same answer for accounts that do not exist.
 type Sessions struct {
 	Store *store.Store
 	// Idle ends a session not used for this long; Max ends any session.
 	Idle, Max time.Duration
-	// MaxFailures failed logins lock the account for LockFor.
-	MaxFailures int
-	LockFor     time.Duration
-	Now         func() time.Time
+	Now       func() time.Time
 }
 
 func (s *Sessions) now() time.Time {
@@ -36,38 +38,35 @@ func (s *Sessions) now() time.Time {
 }
 
 // Login checks the password and opens a session. Unknown users, wrong
-// passwords and inactive accounts are the same error and take the same time.
+// passwords and inactive accounts are the same error and take the same
+// time: an unknown user's password is hashed too, under the same bound, so
+// ErrBusy does not tell them apart either.
 func (s *Sessions) Login(ctx context.Context, email, password string) (token string, expires time.Time, p Principal, err error) {
 	now := s.now()
 	u, err := s.Store.UserByEmail(ctx, strings.TrimSpace(email))
-	if errors.Is(err, store.ErrNotFound) {
-		VerifyPassword(password, "")
-		return "", time.Time{}, Principal{}, ErrBadCredentials
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		u = nil
+	case err != nil:
+		return "", time.Time{}, Principal{}, fmt.Errorf("login: %w", err)
 	}
+	var hash string
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := VerifyPassword(ctx, password, hash)
 	if err != nil {
 		return "", time.Time{}, Principal{}, fmt.Errorf("login: %w", err)
 	}
-	if u.LockedUntil != nil && u.LockedUntil.After(now) {
-		VerifyPassword(password, "")
-		return "", time.Time{}, Principal{}, ErrLocked
-	}
-	if !VerifyPassword(password, u.PasswordHash) || !u.Active {
-		if u.Active {
-			if err := s.Store.RecordLoginFailure(ctx, u.ID, s.MaxFailures, now.Add(s.LockFor)); err != nil {
-				return "", time.Time{}, Principal{}, fmt.Errorf("login: %w", err)
-			}
-		}
+	if u == nil || !ok || !u.Active {
 		return "", time.Time{}, Principal{}, ErrBadCredentials
 	}
-	if err := s.Store.RecordLoginSuccess(ctx, u.ID); err != nil {
-		return "", time.Time{}, Principal{}, fmt.Errorf("login: %w", err)
-	}
-	token, hash, err := NewToken()
+	token, tokenHash, err := NewToken()
 	if err != nil {
 		return "", time.Time{}, Principal{}, err
 	}
 	expires = now.Add(s.Max)
-	if err := s.Store.CreateSession(ctx, hash, u.ID, now, expires); err != nil {
+	if err := s.Store.CreateSession(ctx, tokenHash, u.ID, now, expires); err != nil {
 		return "", time.Time{}, Principal{}, err
 	}
 	return token, expires, principalOf(u), nil

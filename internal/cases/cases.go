@@ -73,11 +73,29 @@ func (s *Service) now() time.Time {
 type Opened struct {
 	Case      *store.Case
 	Screening sop.ScreeningResult
-	// DuplicateAgencies name the agencies holding an earlier case of the same
-	// person (found by blind index); the officer contacts them. No data of
-	// those cases is disclosed.
-	DuplicateAgencies []string
+	// Duplicates are the earlier cases of the same person (found by blind
+	// index) that the caller may already see. Earlier cases elsewhere are
+	// not disclosed: the competent authority is notified to reconcile them.
+	Duplicates []DuplicateCase
+	// ClosedAtOnce: the screening did not qualify and was not forwarded, so
+	// the case opened and closed at once.
+	ClosedAtOnce bool
 }
+
+// DuplicateCase is an earlier case of the same person the caller may see.
+type DuplicateCase struct {
+	ID     uuid.UUID
+	Number string
+}
+
+// Screening bursts: an officer who records this many screenings that open
+// and close at once within the window raises an alert to the agency's
+// supervisors. Probing the duplicate check with bare document numbers looks
+// like that; so does a training session on the live system.
+const (
+	BurstThreshold = 5
+	BurstWindow    = time.Hour
+)
 
 // Open validates the screening, stores the case and its person in one
 // transaction, then starts the CaseWorkflow. When Temporal cannot be reached
@@ -142,47 +160,96 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
-	duplicates, err := s.duplicateAgencies(ctx, person, c.ID)
+	visible, notes, err := s.possibleDuplicates(ctx, p, person, c.ID, now.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
 	year := now.In(active.Calendar.Location).Year()
-	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year); err != nil {
+	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year, notes...); err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
+	}
+	opened := &Opened{Case: c, Screening: result, Duplicates: visible,
+		ClosedAtOnce: result.Outcome != sop.OutcomePresumedVictim && !c.OfficerConcern}
+	if opened.ClosedAtOnce {
+		s.recordClosedAtOnce(ctx, p, c)
 	}
 	if err := s.startAndOpen(ctx, c); err != nil {
 		// The case is recorded; the reconciler will start its workflow.
 		s.Log.Warn("case workflow not started; reconciler will retry", "case_id", c.ID, "error", err)
-		return &Opened{Case: c, Screening: result, DuplicateAgencies: duplicates}, nil
+		return opened, nil
 	}
 	// The workflow has recorded the opening: read the case back with it.
 	if fresh, err := s.Store.Case(ctx, store.CaseScope{All: true}, c.ID); err == nil {
-		c = fresh
+		opened.Case = fresh
 	}
-	return &Opened{Case: c, Screening: result, DuplicateAgencies: duplicates}, nil
+	return opened, nil
 }
 
-// duplicateAgencies names the agencies of earlier cases of the same person.
-func (s *Service) duplicateAgencies(ctx context.Context, p identity.Person, except uuid.UUID) ([]string, error) {
-	ids, err := s.Vault.PossibleDuplicates(ctx, p, except)
+// possibleDuplicates finds earlier cases of the same person. The caller is
+// told only of those it may already see: anything more would let any
+// officer learn, from a document number alone, whether a person has a
+// trafficking case and where. The competent authority, which sees every
+// case, is notified of each one to reconcile them (the notifications are
+// written with the case).
+func (s *Service) possibleDuplicates(ctx context.Context, p auth.Principal, person identity.Person, caseID uuid.UUID, now time.Time) ([]DuplicateCase, []store.Notification, error) {
+	ids, err := s.Vault.PossibleDuplicates(ctx, person, caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var names []string
+	var visible []DuplicateCase
+	var notes []store.Notification
 	for _, id := range ids {
-		c, err := s.Store.Case(ctx, store.CaseScope{All: true}, id)
+		earlier := id
+		notes = append(notes, store.Notification{ID: "case-" + caseID.String() + "/possible_duplicate/" + id.String(),
+			CaseID: caseID, Kind: NotificationPossibleDuplicate, RecipientRole: "competent_authority",
+			RelatedCaseID: &earlier, CreatedAt: now})
+		c, err := s.Store.Case(ctx, auth.CaseScope(p), id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		a, err := s.Store.Agency(ctx, c.AgencyID)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(names, a.Name) {
-			names = append(names, a.Name)
-		}
+		visible = append(visible, DuplicateCase{ID: c.ID, Number: c.Number})
 	}
-	return names, nil
+	return visible, notes, nil
+}
+
+// NotificationPossibleDuplicate tells the competent authority that a new
+// case may repeat an earlier one (RelatedCaseID).
+const NotificationPossibleDuplicate = "possible_duplicate"
+
+// NotificationScreeningBurst tells an agency's supervisors that one of its
+// officers recorded BurstThreshold screenings that closed at once within
+// BurstWindow.
+const NotificationScreeningBurst = "screening_burst"
+
+// recordClosedAtOnce audits a screening that opened and closed at once and
+// raises the burst alert when the officer reaches the threshold (and each
+// multiple of it). Failures are logged, not returned: the case is recorded,
+// and refusing the answer would make the officer screen the person again.
+func (s *Service) recordClosedAtOnce(ctx context.Context, p auth.Principal, c *store.Case) {
+	ctx = context.WithoutCancel(ctx)
+	id := c.ID
+	if err := s.Store.Audit(ctx, store.AuditEntry{At: c.OpenedAt, UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
+		Action: "case.screening.closed_at_once", CaseID: &id}); err != nil {
+		s.Log.Error("audit screening closed at once", "case_id", c.ID, "error", err)
+	}
+	n, err := s.Store.ScreeningsClosedAtOnce(ctx, p.UserID, c.OpenedAt.Add(-BurstWindow))
+	if err != nil {
+		s.Log.Error("count screenings closed at once", "user_id", p.UserID, "error", err)
+		return
+	}
+	if n < BurstThreshold || n%BurstThreshold != 0 {
+		return
+	}
+	s.Log.Warn("security alert: burst of screenings that closed at once", "user_id", p.UserID, "agency_id", p.AgencyID,
+		"count", n, "window", BurstWindow.String())
+	note := store.Notification{ID: "case-" + c.ID.String() + "/screening_burst", CaseID: c.ID, Kind: NotificationScreeningBurst,
+		RecipientRole: "supervisor", RecipientAgencyID: &p.AgencyID, CreatedAt: c.OpenedAt}
+	if err := s.Store.AddNotifications(ctx, c.ID, note); err != nil {
+		s.Log.Error("screening burst alert", "case_id", c.ID, "error", err)
+	}
 }
 
 // startAndOpen starts the workflow and waits, in the same call, until it has

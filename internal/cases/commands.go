@@ -2,6 +2,9 @@ package cases
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -37,8 +40,37 @@ type Command struct {
 	// Arg builds the workflow update's argument from the common fields.
 	Arg  func(c workflows.Command) any
 	Note *Note
-	// RequestID makes a retried request the same update.
-	RequestID string
+	// Retry makes a retried request the same workflow update.
+	Retry Retry
+}
+
+// Retry identifies a request a client may send again: its Idempotency-Key
+// and a fingerprint of the request (method, path and body). Empty when the
+// client sent no key.
+type Retry struct {
+	Key         string
+	Fingerprint []byte
+}
+
+// updateID names the workflow update a command runs as. Temporal keeps an
+// update ID unique per workflow run and answers a repeated ID with the first
+// update's result, so the ID must name exactly one command: the user, their
+// key, the update and the request. The key alone is not enough — two users
+// may pick the same key for the same case, and the second command would be
+// dropped while its caller was answered success. Without a key every
+// attempt is a new update.
+func updateID(p auth.Principal, name string, r Retry) string {
+	if r.Key == "" {
+		return uuid.NewString()
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{p.UserID[:], []byte(name), []byte(r.Key), r.Fingerprint} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return "cmd-" + hex.EncodeToString(h.Sum(nil))
 }
 
 // Do runs a command on a case the caller may see: the note (if any) is
@@ -60,11 +92,7 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 		}
 		wc.NoteID = id.String()
 	}
-	updateID := cmd.RequestID
-	if updateID == "" {
-		updateID = uuid.NewString()
-	}
-	state, err := s.update(ctx, c.ID, cmd.Update, updateID, cmd.Arg(wc))
+	state, err := s.update(ctx, c.ID, cmd.Update, updateID(p, cmd.Update, cmd.Retry), cmd.Arg(wc))
 	if err != nil && wc.NoteID != "" {
 		if derr := s.Store.DeleteNote(context.WithoutCancel(ctx), uuid.MustParse(wc.NoteID)); derr != nil {
 			s.Log.Warn("remove note of refused command", "case_id", c.ID, "error", derr)

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
-	"unicode"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -21,17 +22,45 @@ var ErasureReasons = []string{"data_subject_request", "court_order", "unlawful_p
 
 // ErasureRequest is an erasure ordered by the competent authority. Order is
 // the reference of the authority's order, never free text: both fields go
-// into the timeline, which keeps no personal data.
+// into the timeline, which outlives the identity it erases.
 type ErasureRequest struct {
 	Reason string `json:"reason" validate:"required,oneof=data_subject_request court_order unlawful_processing"`
-	Order  string `json:"order" validate:"required,max=64"`
+	Order  string `json:"order" validate:"required,max=32"`
 }
 
 // maxOrderLen bounds an order reference, in characters.
-const maxOrderLen = 64
+const maxOrderLen = 32
+
+// orderReference is what an order's reference looks like: an optional "No."
+// and segments of capital letters and digits joined by '/', '-' or '.', such
+// as "No. 12/2026-A" or "ASG-CO-2026/0451". The shape keeps a name, a birth
+// date in words or a phone number with spaces from entering the permanent
+// record through this field: no spaces, no lower case, no letters beyond
+// Latin capitals, at most four letters in a segment, and at least one digit.
+var orderReference = regexp.MustCompile(`^(?:No\.? ?)?[A-Z0-9]+(?:[/.-][A-Z0-9]+)*$`)
+
+func validOrderReference(s string) bool {
+	if !orderReference.MatchString(s) || !strings.ContainsAny(s, "0123456789") {
+		return false
+	}
+	for _, seg := range strings.FieldsFunc(strings.TrimPrefix(strings.TrimPrefix(s, "No"), "."), func(r rune) bool {
+		return r == '/' || r == '-' || r == '.' || r == ' '
+	}) {
+		letters := 0
+		for _, r := range seg {
+			if r >= 'A' && r <= 'Z' {
+				letters++
+			}
+		}
+		if letters > 4 {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the request whoever sends it: a known reason, and an order
-// reference of 1-64 letters, digits, spaces, '/', '-' and '.'.
+// reference (orderReference) of at most 32 characters.
 func (r ErasureRequest) Validate() error {
 	verr := &ValidationError{}
 	if !slices.Contains(ErasureReasons, r.Reason) {
@@ -42,13 +71,8 @@ func (r ErasureRequest) Validate() error {
 		verr.add("order", "required", "is required")
 	case n > maxOrderLen || !utf8.ValidString(r.Order):
 		verr.add("order", "max", fmt.Sprintf("is longer or larger than %d", maxOrderLen))
-	default:
-		for _, c := range r.Order {
-			if !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != ' ' && c != '/' && c != '-' && c != '.' {
-				verr.add("order", "order_reference", "may hold only letters, digits, spaces, '/', '-' and '.'")
-				break
-			}
-		}
+	case !validOrderReference(r.Order):
+		verr.add("order", "order_reference", "must be the order's reference: capital letters (at most four together) and digits joined by '/', '-' or '.', such as No. 12/2026-A")
 	}
 	if len(verr.Errors) > 0 {
 		return verr
@@ -67,7 +91,7 @@ const EventIdentityErased = "identity_erased"
 // data key, the person and the blind indexes go, and the timeline records
 // the reason and the order's reference, in one transaction. The anonymised
 // case, its stage, obligations and workflow continue as before.
-func (s *Service) Erase(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ErasureRequest, requestID string) error {
+func (s *Service) Erase(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ErasureRequest, ri RequestInfo) error {
 	if !p.Is(auth.CompetentAuthority) {
 		return ErrForbidden
 	}
@@ -93,7 +117,7 @@ func (s *Service) Erase(ctx context.Context, p auth.Principal, caseID uuid.UUID,
 		return ErrAlreadyErased
 	}
 	entry := store.AuditEntry{At: at, UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-		Action: "case.identity.erase", CaseID: &caseID, Fields: store.Strings(IdentityFields), RequestID: requestID}
+		Action: "case.identity.erase", CaseID: &caseID, Fields: store.Strings(IdentityFields), RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
 	if err := s.Store.Audit(context.WithoutCancel(ctx), entry); err != nil {
 		return errors.Join(fmt.Errorf("identity of case %s erased, but not audited", caseID), err)
 	}

@@ -19,6 +19,8 @@ var IdentityFields = []string{"given_name", "family_name", "birth_date", "age_es
 // RequestInfo identifies the HTTP request for the audit log.
 type RequestInfo struct {
 	RequestID string
+	// ClientRequestID is the X-Request-ID the client sent, kept apart.
+	ClientRequestID string
 	// Identity asks for the person's identity (audited); commands answer without it.
 	Identity bool
 }
@@ -60,7 +62,7 @@ func (s *Service) Get(ctx context.Context, p auth.Principal, id uuid.UUID, ri Re
 		return nil, err
 	}
 	entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-		Action: "case.identity.read", CaseID: &id, Fields: store.Strings(IdentityFields), RequestID: ri.RequestID}
+		Action: "case.identity.read", CaseID: &id, Fields: store.Strings(IdentityFields), RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
 	if err := s.Store.Audit(ctx, entry); err != nil {
 		return nil, fmt.Errorf("read case %s: %w", id, err)
 	}

@@ -25,7 +25,7 @@ type ReferRequest struct {
 
 // Refer refers a case the caller may act on to a service. A named agency
 // must offer the service.
-func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ReferRequest, requestID string) (uuid.UUID, error) {
+func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ReferRequest, retry Retry) (uuid.UUID, error) {
 	referralID := uuid.New()
 	var requested string
 	if req.AgencyID != nil {
@@ -40,7 +40,7 @@ func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID,
 		}
 		requested = id.String()
 	}
-	cmd := Command{CaseID: caseID, Update: workflows.UpdateRefer, RequestID: requestID,
+	cmd := Command{CaseID: caseID, Update: workflows.UpdateRefer, Retry: retry,
 		Arg: func(wc workflows.Command) any {
 			return workflows.ReferCommand{Command: wc, ActorAgencyID: p.AgencyID.String(), ReferralID: referralID.String(),
 				Service: req.Service, RequestedAgencyID: requested}
@@ -126,7 +126,7 @@ func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id 
 	v := &ProviderView{Referral: ref, CaseNumber: c.Number, AgeBand: c.AgeBand, Sex: c.Sex, Urgent: c.UrgentNeeds}
 	if person, err := s.Vault.Open(ctx, ref.CaseID); err == nil {
 		entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: store.Strings{"given_name", "languages"}, RequestID: ri.RequestID}
+			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: store.Strings{"given_name", "languages"}, RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
 		if err := s.Store.Audit(ctx, entry); err != nil {
 			return nil, err
 		}

@@ -36,7 +36,7 @@ type ConsentInput struct {
 	DataSharing bool `json:"data_sharing"`
 }
 
-// OpenRequest is the body of POST /api/v1/cases (DESIGN.md §5).
+// OpenRequest is the body of POST /api/v1/cases (docs/api.md#opening-a-case).
 type OpenRequest struct {
 	Person         PersonInput    `json:"person"`
 	Encounter      EncounterInput `json:"encounter"`

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -46,6 +47,12 @@ type Config struct {
 	// Rate limits per minute.
 	LoginRate int
 	UserRate  int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (sign-in throttling and rate limits count by client address).
+	TrustedProxies []netip.Prefix
+	// HashConcurrency bounds the password hashes computed at once (each
+	// takes 64 MiB); 0 derives it from GOMAXPROCS and the memory limit.
+	HashConcurrency int
 	// Disclosure control of the TWG's reports: cells under SuppressionThreshold
 	// are withheld; the HTCDS export is ExportK-anonymous.
 	SuppressionThreshold int
@@ -56,6 +63,10 @@ type Config struct {
 	SMTPFrom     string
 	SMTPUser     string
 	SMTPPassword string
+	// WebhookAllow (NRM_WEBHOOK_ALLOW) lists the internal receivers webhooks
+	// may reach although their addresses are not public: networks (a CIDR,
+	// or one address as a /32 or /128) and host:port targets.
+	WebhookAllow WebhookAllow
 	// DemoPassword comes from NRM_DEMO_PASSWORD only: secrets stay out of argv.
 	DemoPassword string
 	// MetricsToken (NRM_METRICS_TOKEN, env only) is the bearer token of the
@@ -97,12 +108,15 @@ var settings = []setting{
 	{"no-demo", "NRM_NO_DEMO", "false", "nrm dev: do not create demo agencies and users"},
 	{"login-rate", "NRM_LOGIN_RATE", "10", "sign-in attempts per minute per client address"},
 	{"user-rate", "NRM_USER_RATE", "600", "requests per minute per signed-in user"},
+	{"hash-concurrency", "NRM_HASH_CONCURRENCY", "0", "password hashes computed at once, 64 MiB each, 1-64 (0: GOMAXPROCS, at most a quarter of the memory limit)"},
 	{"suppression-threshold", "NRM_SUPPRESSION_THRESHOLD", "5", "TWG reports withhold counts below this"},
 	{"export-k", "NRM_EXPORT_K", "11", "the HTCDS export is k-anonymous for this k"},
 	{"public-url", "NRM_PUBLIC_URL", "http://127.0.0.1:8080", "base URL of the web UI, for links in notifications"},
 	{"smtp-addr", "NRM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)"},
 	{"smtp-from", "NRM_SMTP_FROM", "", "sender address of e-mail notifications"},
 	{"smtp-user", "NRM_SMTP_USER", "", "SMTP user (optional)"},
+	{"trusted-proxies", "NRM_TRUSTED_PROXIES", "", "comma-separated CIDRs or addresses of the reverse proxies in front of the API, whose X-Forwarded-For is believed (empty: the connection's peer is the client)"},
+	{"webhook-allow", "NRM_WEBHOOK_ALLOW", "", "comma-separated CIDRs, addresses and host:port webhooks may reach although not public (empty: public addresses only; nrm dev also allows loopback)"},
 	{"master-key-file", "NRM_MASTER_KEY_FILE", "", "file with the base64 master key (nrm dev: generated under --data-dir)"},
 	{"previous-key-file", "NRM_PREVIOUS_KEY_FILE", "", "file with the master key being rotated away from"},
 }
@@ -206,6 +220,16 @@ func build(v map[string]*string) (*Config, error) {
 			errs = append(errs, errors.New("NRM_SMTP_ADDR must be host:port and needs NRM_SMTP_FROM"))
 		}
 	}
+	if proxies, err := ParseTrustedProxies(*v["trusted-proxies"]); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.TrustedProxies = proxies
+	}
+	if allow, err := ParseWebhookAllow(*v["webhook-allow"]); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.WebhookAllow = allow
+	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together"))
 	}
@@ -234,6 +258,10 @@ func build(v map[string]*string) (*Config, error) {
 		if *r.dst = n; err != nil || n < 1 || n > 1000000 {
 			errs = append(errs, fmt.Errorf("%s must be a positive number of requests per minute, got %q", r.name, r.in))
 		}
+	}
+	// The ceiling keeps a typo from reserving gigabytes: 64 hashes are 4 GiB.
+	if c.HashConcurrency, err = strconv.Atoi(strings.TrimSpace(*v["hash-concurrency"])); err != nil || c.HashConcurrency < 0 || c.HashConcurrency > 64 {
+		errs = append(errs, fmt.Errorf("NRM_HASH_CONCURRENCY must be a whole number from 0 (derived) to 64, got %q", *v["hash-concurrency"]))
 	}
 	for _, r := range []struct {
 		name string
@@ -269,6 +297,96 @@ func build(v map[string]*string) (*Config, error) {
 	return c, nil
 }
 
+// WebhookAllow is the parsed NRM_WEBHOOK_ALLOW.
+type WebhookAllow struct {
+	Nets []netip.Prefix
+	// Targets are host:port, the host lower-case, an IPv6 address in brackets.
+	Targets []string
+}
+
+// ParseWebhookAllow reads NRM_WEBHOOK_ALLOW: comma-separated entries, each
+// a CIDR (10.20.0.0/16, fd00:1::/64), one address (10.20.0.7) or a
+// host:port receiver (hooks.internal:8443, 10.20.0.7:8080, [fd00::7]:8443).
+func ParseWebhookAllow(s string) (WebhookAllow, error) {
+	var w WebhookAllow
+	var errs []error
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if err := w.add(e); err != nil {
+			errs = append(errs, fmt.Errorf("NRM_WEBHOOK_ALLOW: %q %w", e, err))
+		}
+	}
+	return w, errors.Join(errs...)
+}
+
+func (w *WebhookAllow) add(e string) error {
+	if strings.Contains(e, "/") {
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			return errors.New("is not a CIDR such as 10.20.0.0/16")
+		}
+		if p.Addr().Zone() != "" || p.Addr().Is4In6() {
+			return errors.New("must be written plainly (no IPv6 zone, no IPv4-mapped form)")
+		}
+		if p != p.Masked() {
+			return fmt.Errorf("has bits set beyond its prefix length: did you mean %s?", p.Masked())
+		}
+		w.Nets = append(w.Nets, p)
+		return nil
+	}
+	if a, err := netip.ParseAddr(e); err == nil {
+		if a.Zone() != "" {
+			return errors.New("must hold no IPv6 zone")
+		}
+		a = a.Unmap()
+		w.Nets = append(w.Nets, netip.PrefixFrom(a, a.BitLen()))
+		return nil
+	}
+	host, port, err := net.SplitHostPort(e)
+	if err != nil {
+		return errors.New("is not a CIDR (10.20.0.0/16), an IP address or host:port (hooks.internal:8443)")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return errors.New("must have a port from 1 to 65535")
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return errors.New("must hold no IPv6 zone")
+		}
+		w.Targets = append(w.Targets, net.JoinHostPort(a.Unmap().String(), port))
+		return nil
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if !isHostName(host) {
+		return errors.New("must name its host by an ASCII DNS name or an IP address")
+	}
+	w.Targets = append(w.Targets, net.JoinHostPort(host, port))
+	return nil
+}
+
+// isHostName is a DNS name in ASCII whose last label is not a number: a
+// webhook URL may not name its host 2130706433 or 0x7f.1, so such an entry
+// would never match.
+func isHostName(h string) bool {
+	labels := strings.Split(h, ".")
+	if len(h) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") ||
+			strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	last := labels[len(labels)-1]
+	if hex, ok := strings.CutPrefix(last, "0x"); ok && strings.Trim(hex, "0123456789abcdef") == "" {
+		return false
+	}
+	return strings.Trim(last, "0123456789") != ""
+}
+
 func positiveDuration(name, s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
@@ -284,4 +402,29 @@ func ParseLevel(s string) (slog.Level, error) {
 		return 0, fmt.Errorf("NRM_LOG_LEVEL must be debug, info, warn or error, got %q", s)
 	}
 	return l, nil
+}
+
+// ParseTrustedProxies reads NRM_TRUSTED_PROXIES: CIDRs or single addresses.
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("NRM_TRUSTED_PROXIES: %q is neither an address nor a CIDR", item)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("NRM_TRUSTED_PROXIES: %q has bits set beyond its prefix length: did you mean %s?", item, p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -47,3 +47,27 @@ func TestBadSettingsAreAllReported(t *testing.T) {
 		t.Error("unknown flag accepted")
 	}
 }
+
+func TestTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies(" 10.0.0.0/8, 192.0.2.10 ,fd00::/8,::ffff:198.51.100.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.10/32", "fd00::/8", "198.51.100.1/32"}
+	if len(got) != len(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("entry %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.1/8", "proxy.example", "10.0.0.0/33", "1.2.3"} {
+		if _, err := ParseTrustedProxies(bad); err == nil || !strings.Contains(err.Error(), "NRM_TRUSTED_PROXIES") {
+			t.Errorf("%q: %v, want an error naming NRM_TRUSTED_PROXIES", bad, err)
+		}
+	}
+	if p, err := ParseTrustedProxies(""); err != nil || len(p) != 0 {
+		t.Errorf("empty: %v %v", p, err)
+	}
+}

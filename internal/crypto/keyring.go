@@ -1,4 +1,4 @@
-// Package crypto protects identity data (DESIGN.md §6) with envelope
+// Package crypto protects identity data (docs/architecture.md#identity-encryption) with envelope
 // encryption: every case has its own random data key, which encrypts the
 // identity fields (Seal, Open) and is stored only wrapped by an operator's
 // master key (Keyring). Deleting a case's wrapped data key destroys its

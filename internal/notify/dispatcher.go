@@ -37,9 +37,9 @@ type Dispatcher struct {
 	// Keys opens the webhooks' sealed signing secrets (Secrets); without it
 	// webhook deliveries fail.
 	Keys *crypto.Keyring
-	// HTTP sends webhooks; nil means DefaultHTTPClient. Each delivery is
-	// bounded by WebhookTimeout whatever the client.
-	HTTP *http.Client
+	// Webhooks says which addresses webhooks may reach, checked on every
+	// connection (WebhookPolicy.HTTPClient); nil allows public addresses only.
+	Webhooks *WebhookPolicy
 	// SMTP sends e-mail; when not Configured, e-mail channels are skipped.
 	SMTP SMTP
 	// PublicURL is the web UI's base URL (NRM_PUBLIC_URL): links are PublicURL/cases/<id>.
@@ -61,6 +61,8 @@ type Dispatcher struct {
 	Channels []Channel
 
 	smtpWarning sync.Once
+	clientOnce  sync.Once
+	client      *http.Client
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -84,14 +86,12 @@ func (d *Dispatcher) backoff() []time.Duration {
 	return DefaultBackoff
 }
 
+// httpClient is built once, so that connections to a receiver are reused
+// across deliveries.
 func (d *Dispatcher) httpClient() *http.Client {
-	if d.HTTP != nil {
-		return d.HTTP
-	}
-	return defaultClient
+	d.clientOnce.Do(func() { d.client = d.Webhooks.HTTPClient() })
+	return d.client
 }
-
-var defaultClient = DefaultHTTPClient()
 
 // Run delivers until ctx ends, polling every PollInterval and going on at
 // once while full batches come. Its first pass seals the webhook secrets

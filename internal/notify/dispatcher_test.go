@@ -23,7 +23,7 @@ func TestDispatchWebhookIsSignedAndCarriesOnlyAllowedFields(t *testing.T) {
 	_, secret, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL+"/nrm/hook")
 	testenv.Must(t, err)
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org/", Log: log,
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org/", Log: log, Webhooks: loopbackHooks,
 		Channels: []notify.Channel{notify.LogChannel{Log: log}}}
 
 	n, err := d.DeliverOnce(ctx)
@@ -101,7 +101,8 @@ func TestDispatchFailingWebhookBacksOffThenDeadLetters(t *testing.T) {
 	testenv.Must(t, err)
 	clk := &clock{t: w.t0}
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now} // the production schedule
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now, // the production schedule
+		Webhooks: loopbackHooks}
 
 	// Attempts at 0, then after 30s, 2m, 10m, 1h and 6h: six in all.
 	var offset time.Duration
@@ -184,7 +185,7 @@ func TestDispatchRunRetriesOnAMillisecondSchedule(t *testing.T) {
 	testenv.Must(t, err)
 	log, _ := newLog()
 	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Backoff: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, time.Minute},
-		PollInterval: 5 * time.Millisecond}
+		PollInterval: 5 * time.Millisecond, Webhooks: loopbackHooks}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
@@ -221,7 +222,7 @@ func TestDispatchTwoDispatchersDeliverEachNotificationOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		log, _ := newLog()
-		d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Batch: 3, PollInterval: time.Millisecond}
+		d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Batch: 3, PollInterval: time.Millisecond, Webhooks: loopbackHooks}
 		wg.Add(1)
 		go func() { defer wg.Done(); d.Run(ctx) }()
 	}

@@ -128,7 +128,7 @@ func TestDispatchEmailCarriesCaseNumberAndLinkOnly(t *testing.T) {
 	testenv.Must(t, err)
 	clk := &clock{t: w.t0}
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now,
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, PublicURL: "https://nrm.example.org", Log: log, Now: clk.Now, Webhooks: loopbackHooks,
 		SMTP: notify.SMTP{Addr: smtpd.Addr(), From: "NRM <notifications@nrm.example.org>"}}
 
 	if n, err := d.DeliverOnce(ctx); err != nil || n != 1 {

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +119,45 @@ func (w *world) statuses(t *testing.T) map[string]string {
 		out[n.ID] = n.Status
 	}
 	return out
+}
+
+// loopbackHooks lets webhooks reach the tests' receivers on 127.0.0.1, as
+// `nrm dev` does; without it the dispatcher refuses them.
+var loopbackHooks = &notify.WebhookPolicy{AllowLoopback: true}
+
+// fakeDNS answers look-ups from its table, so that tests neither depend on
+// the network nor wait on it; a name it does not hold does not exist.
+type fakeDNS struct {
+	mu    sync.Mutex
+	names map[string][]netip.Addr
+}
+
+func newFakeDNS(names map[string]string) *fakeDNS {
+	f := &fakeDNS{names: map[string][]netip.Addr{}}
+	for n, a := range names {
+		f.set(n, a)
+	}
+	return f
+}
+
+// set points name at the comma-separated addresses.
+func (f *fakeDNS) set(name, addrs string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var list []netip.Addr
+	for _, a := range strings.Split(addrs, ",") {
+		list = append(list, netip.MustParseAddr(a))
+	}
+	f.names[name] = list
+}
+
+func (f *fakeDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.names[strings.ToLower(strings.TrimSuffix(host, "."))]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
 // receiver is a webhook endpoint that records what it gets.

@@ -21,9 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 
@@ -48,7 +46,7 @@ const (
 // for opening_agency and supervisor, else the agency of that type.
 //
 //   - supervisor: everything addressed to their agency (supervisors are
-//     warned of every deadline of their agency, DESIGN.md §1);
+//     warned of every deadline of their agency, docs/process.md#notifications);
 //   - frontline: the case owner's (opening_agency) and child protection's;
 //   - competent_authority: competent_authority;
 //   - provider: provider (what ReferralWorkflow addresses), service_provider
@@ -105,48 +103,48 @@ type Channel interface {
 // ErrBadTarget is returned for a channel target that cannot be used.
 var ErrBadTarget = errors.New("bad channel target")
 
+// TargetError says why a channel target was refused, in words an
+// administrator can act on. It never repeats the target (a webhook URL
+// may hold a receiver's token) nor an address its name resolved to.
+type TargetError struct {
+	// Rule is the broken rule: url, https, address, resolve, email or kind.
+	Rule string
+	// Reason completes "target …".
+	Reason string
+}
+
+func (e *TargetError) Error() string { return ErrBadTarget.Error() + ": " + e.Reason }
+
+// Is makes every TargetError an ErrBadTarget.
+func (e *TargetError) Is(target error) bool { return target == ErrBadTarget }
+
+func targetErr(rule, reason string) error { return &TargetError{Rule: rule, Reason: reason} }
+
 // CheckTarget validates a channel's target before it is stored: a webhook
-// needs an absolute https URL (plain http only to a loopback host, for
-// development) without credentials or fragment; e-mail needs a bare address.
-func CheckTarget(kind, target string) error {
+// needs an absolute https URL without credentials or fragment whose host
+// the policy lets webhooks reach (plain http only to a receiver let
+// through by exception); e-mail needs a bare address. A webhook's host
+// name is looked up, bounded by a few seconds. A nil policy allows public
+// addresses only.
+func CheckTarget(ctx context.Context, policy *WebhookPolicy, kind, target string) error {
 	if strings.ContainsAny(target, "\r\n\x00") || len(target) > 2048 {
-		return fmt.Errorf("%w: control characters or too long", ErrBadTarget)
+		return targetErr("url", "must hold no control characters and at most 2048 bytes")
 	}
 	switch kind {
 	case store.ChannelWebhook:
-		u, err := url.Parse(target)
-		if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-			return fmt.Errorf("%w: not an absolute URL", ErrBadTarget)
+		u, err := parseWebhookURL(target)
+		if err != nil {
+			return err
 		}
-		if u.User != nil || u.Fragment != "" {
-			return fmt.Errorf("%w: a webhook URL may hold no credentials or fragment", ErrBadTarget)
-		}
-		switch u.Scheme {
-		case "https":
-		case "http":
-			if !isLoopback(u.Hostname()) {
-				return fmt.Errorf("%w: a webhook URL must use https", ErrBadTarget)
-			}
-		default:
-			return fmt.Errorf("%w: a webhook URL must use https", ErrBadTarget)
-		}
-		return nil
+		return policy.checkWebhook(ctx, u)
 	case store.ChannelEmail:
 		a, err := mail.ParseAddress(target)
 		if err != nil || a.Name != "" || a.Address != target || len(target) > 254 {
-			return fmt.Errorf("%w: not a bare e-mail address", ErrBadTarget)
+			return targetErr("email", "must be a bare e-mail address")
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: unknown kind %q", ErrBadTarget, kind)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return targetErr("kind", fmt.Sprintf("has an unknown kind %q", kind))
 }
 
 // Link is where the web UI shows a case.

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -40,6 +41,9 @@ func TestNotifyAudienceOfEachRole(t *testing.T) {
 }
 
 func TestChannelCheckTarget(t *testing.T) {
+	ctx := context.Background()
+	dns := newFakeDNS(map[string]string{"hooks.example.org": "93.184.215.14"})
+	dev := &notify.WebhookPolicy{AllowLoopback: true, Resolver: dns}
 	good := []struct{ kind, target string }{
 		{store.ChannelWebhook, "https://hooks.example.org/nrm?token=abc"},
 		{store.ChannelWebhook, "http://127.0.0.1:8081/hook"},
@@ -48,7 +52,7 @@ func TestChannelCheckTarget(t *testing.T) {
 		{store.ChannelEmail, "duty-desk@police.example.org"},
 	}
 	for _, g := range good {
-		if err := notify.CheckTarget(g.kind, g.target); err != nil {
+		if err := notify.CheckTarget(ctx, dev, g.kind, g.target); err != nil {
 			t.Errorf("CheckTarget(%s, %q) = %v, want ok", g.kind, g.target, err)
 		}
 	}
@@ -66,7 +70,7 @@ func TestChannelCheckTarget(t *testing.T) {
 		{"sms", "+99365000000"},
 	}
 	for _, b := range bad {
-		if err := notify.CheckTarget(b.kind, b.target); !errors.Is(err, notify.ErrBadTarget) {
+		if err := notify.CheckTarget(ctx, dev, b.kind, b.target); !errors.Is(err, notify.ErrBadTarget) {
 			t.Errorf("CheckTarget(%s, %q) = %v, want ErrBadTarget", b.kind, b.target, err)
 		}
 	}

@@ -39,7 +39,7 @@ func TestWebhookSecretIsSealedAtRestAndStillSigns(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	srv := api.New(api.Deps{Store: w.st, Sessions: &auth.Sessions{Store: w.st, Idle: time.Hour, Max: time.Hour},
-		Log: slog.New(slog.DiscardHandler), Keys: w.keys})
+		Log: slog.New(slog.DiscardHandler), Keys: w.keys, Webhooks: loopbackHooks})
 	admin := w.signIn(t, srv, w.addAgency(t, "administration"), "admin")
 	rcv := newReceiver(t)
 	var created struct {
@@ -67,7 +67,7 @@ func TestWebhookSecretIsSealedAtRestAndStillSigns(t *testing.T) {
 
 	// Still signed with that secret when delivered.
 	w.add(t, "breach", "opening_agency")
-	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: slog.New(slog.DiscardHandler)}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: slog.New(slog.DiscardHandler), Webhooks: loopbackHooks}
 	if _, err := d.DeliverOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestDispatcherSealsClearSecretsFromBeforeMigration0011(t *testing.T) {
 	_, secret := w.legacyWebhook(t, rcv.URL+"/first-use")
 	w.add(t, "breach", "opening_agency")
 	log, logs := newLog()
-	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log}
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Webhooks: loopbackHooks}
 	if _, err := d.DeliverOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

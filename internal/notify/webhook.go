@@ -84,17 +84,6 @@ func VerifySignature(secret, timestamp, signature string, body []byte, now time.
 	return hmac.Equal([]byte(Sign(secret, ts, body)), []byte(signature))
 }
 
-// DefaultHTTPClient is the webhook client when the dispatcher is given none:
-// a 10 s timeout and no redirects (a signed POST is not re-sent elsewhere).
-func DefaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: WebhookTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-}
-
 // postWebhook delivers m to a webhook once.
 func postWebhook(ctx context.Context, client *http.Client, target, secret string, m Message, now time.Time) error {
 	body, err := json.Marshal(payloadOf(m))

@@ -36,7 +36,7 @@ func TestTurkmenistanSOP(t *testing.T) {
 	if len(s.Dimensions) != 6 || strengths[StrengthStrong] == 0 || strengths[StrengthMedium] == 0 || strengths[StrengthWeak] == 0 {
 		t.Errorf("dimensions %d, strengths %v", len(s.Dimensions), strengths)
 	}
-	// The indicators of the API example of DESIGN.md §5 exist.
+	// The indicators of the example in docs/sop-format.md#screening-rule exist.
 	for _, id := range []string{"false_job_offer", "documents_withheld", "debt_bondage", "restricted_movement"} {
 		if _, ok := s.Indicator(id); !ok {
 			t.Errorf("indicator %s missing", id)

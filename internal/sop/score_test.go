@@ -104,8 +104,9 @@ func TestScoreOutcomeByTrack(t *testing.T) {
 		{"child, no means needed", cat(recruitment, exploitation), true, OutcomePresumedVictim},
 		{"child, no exploitation", cat(recruitment, coercion), true, OutcomeNotIndicated},
 		{"child forced to beg", []string{"unaccompanied_child", "controlled_by_recruiter", "economic_hardship", "forced_begging", "child_kept_from_school"}, true, OutcomePresumedVictim},
-		// The example of DESIGN.md §5: deceptive recruitment has one strong
-		// indicator only and nothing shows exploitation.
+		// The example of docs/sop-format.md#screening-rule: deceptive
+		// recruitment has one strong indicator only and nothing shows
+		// exploitation.
 		{"design example", []string{"false_job_offer", "documents_withheld", "debt_bondage", "restricted_movement"}, false, OutcomeNotIndicated},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 // Package sop reads, validates and applies the standard operating procedures
 // (SOPs) of a national referral mechanism: the versioned YAML files under
-// sop/ that the Technical Working Group edits (DESIGN.md §2 and §4).
+// sop/ that the Technical Working Group edits (docs/sop-format.md; how the
+// workflows apply them: docs/process.md).
 //
 // Parse and LoadFile validate one file strictly and report every problem with
 // its file and line; LoadPath and Set handle a folder of versions; Score
@@ -14,7 +15,7 @@ import (
 )
 
 // Events is the vocabulary of obligation start and met conditions
-// (DESIGN.md §2), in that order.
+// (docs/sop-format.md#events), in that order.
 var Events = []string{
 	"case_opened",
 	"screening_submitted",

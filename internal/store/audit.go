@@ -24,6 +24,9 @@ type AuditEntry struct {
 	CaseID    *uuid.UUID `db:"case_id"`
 	Fields    Strings    `db:"fields"`
 	RequestID string     `db:"request_id"`
+	// ClientRequestID is the X-Request-ID the client sent, if any; RequestID
+	// is always the server's own.
+	ClientRequestID string `db:"client_request_id"`
 }
 
 // AuditBrokenError names the first audit row at which the hash chain does
@@ -44,9 +47,10 @@ const auditChainLock = 7_301_954_211
 const (
 	qAuditLock     = `SELECT pg_advisory_xact_lock($1)`
 	qAuditLastHash = `SELECT hash FROM audit_log WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1`
-	qInsertAudit   = `INSERT INTO audit_log (at, user_id, role, agency_id, action, case_id, fields, request_id, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	qAuditChain = `SELECT id, at, user_id, role, agency_id, action, case_id, fields, request_id, prev_hash, hash
+	qInsertAudit   = `INSERT INTO audit_log (at, user_id, role, agency_id, action, case_id, fields, request_id, client_request_id, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), $10, $11)`
+	qAuditChain = `SELECT id, at, user_id, role, agency_id, action, case_id, fields, request_id,
+		COALESCE(client_request_id, '') AS client_request_id, prev_hash, hash
 		FROM audit_log ORDER BY id`
 )
 
@@ -84,7 +88,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	}
 	hash := auditHash(prev, e)
 	if _, err := tx.ExecContext(ctx, qInsertAudit, e.At, e.UserID, e.Role, e.AgencyID, e.Action, e.CaseID,
-		e.Fields, e.RequestID, prev, hash); err != nil {
+		e.Fields, e.RequestID, e.ClientRequestID, prev, hash); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -96,7 +100,9 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 // auditHash is SHA-256(prev_hash || canonical encoding of the row). The
 // encoding is, for each of at (RFC 3339 with nanoseconds, UTC), user_id,
 // role, agency_id, action, case_id (or ""), fields (joined with \x1f) and
-// request_id in this order: its length as 4 bytes big-endian, then its bytes.
+// request_id in this order: its length as 4 bytes big-endian, then its bytes;
+// then client_request_id the same way when there is one (rows written before
+// migration 0014 have none and keep their hashes).
 // The length prefixes keep ("ab", "c") apart from ("a", "bc").
 func auditHash(prev []byte, e AuditEntry) []byte {
 	caseID := ""
@@ -106,7 +112,7 @@ func auditHash(prev []byte, e AuditEntry) []byte {
 	h := sha256.New()
 	h.Write(prev)
 	var n [4]byte
-	for _, part := range []string{
+	parts := []string{
 		e.At.UTC().Format(time.RFC3339Nano),
 		e.UserID.String(),
 		e.Role,
@@ -115,7 +121,11 @@ func auditHash(prev []byte, e AuditEntry) []byte {
 		caseID,
 		strings.Join(e.Fields, "\x1f"),
 		e.RequestID,
-	} {
+	}
+	if e.ClientRequestID != "" {
+		parts = append(parts, e.ClientRequestID)
+	}
+	for _, part := range parts {
 		binary.BigEndian.PutUint32(n[:], uint32(len(part)))
 		h.Write(n[:])
 		h.Write([]byte(part))

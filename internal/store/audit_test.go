@@ -32,6 +32,9 @@ func auditEntry(i int) store.AuditEntry {
 	if i%3 == 0 {
 		e.Fields = nil
 	}
+	if i%4 == 1 { // some requests carried the client's own X-Request-ID
+		e.ClientRequestID = fmt.Sprintf("client-%d", i)
+	}
 	return e
 }
 
@@ -220,4 +223,23 @@ func TestAuditRowsBeforeTheChainAreSkipped(t *testing.T) {
 	testenv.Must(t, err)
 	ids := auditIDs(t, st)
 	wantBrokenAt(t, st, ids[len(ids)-1], "hash missing")
+}
+
+// The client's request ID is part of the chain: changing or removing it is
+// caught, and rows without one keep the hashes they had before it existed.
+func TestAuditClientRequestIDIsChained(t *testing.T) {
+	st := open(t)
+	appendAudit(t, st, 6)
+	if n, err := st.VerifyAudit(context.Background()); err != nil || n != 6 {
+		t.Fatalf("VerifyAudit = %d, %v; want 6 rows verified", n, err)
+	}
+	ids := auditIDs(t, st)
+	asSuperuser(t, st, `UPDATE audit_log SET client_request_id = 'someone-else' WHERE id = $1`, ids[1])
+	wantBrokenAt(t, st, ids[1], "altered")
+
+	st2 := open(t)
+	appendAudit(t, st2, 6)
+	ids2 := auditIDs(t, st2)
+	asSuperuser(t, st2, `UPDATE audit_log SET client_request_id = NULL WHERE id = $1`, ids2[5])
+	wantBrokenAt(t, st2, ids2[5], "altered")
 }

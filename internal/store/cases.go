@@ -132,8 +132,9 @@ type NewIdentity struct {
 }
 
 // CreateCase allocates the case number and writes the case and the person's
-// identity in one transaction: either all rows exist or none does.
-func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix string, year int) error {
+// identity in one transaction, with any notifications the opening raises
+// (possible duplicates): either all rows exist or none does.
+func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix string, year int, notes ...Notification) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var n int
 		if err := tx.GetContext(ctx, &n, qNextCaseNumber, prefix, year); err != nil {
@@ -160,7 +161,7 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix 
 				return fmt.Errorf("index person of case %s: %w", c.ID, err)
 			}
 		}
-		return nil
+		return writeObligationsAndNotifications(ctx, tx, c.ID, nil, notes)
 	})
 }
 
@@ -246,4 +247,18 @@ func (s *Store) CheckSOP(ctx context.Context, sopID, version, hash string) error
 		return fmt.Errorf("SOP %s version %s (stored hash %.12s, file hash %.12s): %w", sopID, version, stored, hash, ErrSOPChanged)
 	}
 	return nil
+}
+
+const qClosedAtOnceSince = `SELECT count(*) FROM cases
+	WHERE created_by = $1 AND opened_at >= $2 AND screening_outcome <> 'presumed_victim' AND NOT officer_concern`
+
+// ScreeningsClosedAtOnce counts the screenings a user recorded since a time
+// that the SOP's rule did not support and that the officer did not forward:
+// cases that opened and closed at once.
+func (s *Store) ScreeningsClosedAtOnce(ctx context.Context, userID uuid.UUID, since time.Time) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, qClosedAtOnceSince, userID, since); err != nil {
+		return 0, fmt.Errorf("screenings closed at once by %s: %w", userID, err)
+	}
+	return n, nil
 }

@@ -27,16 +27,14 @@ type Agency struct {
 
 // User is a person who signs in. PasswordHash never leaves the server.
 type User struct {
-	ID           uuid.UUID  `db:"id"`
-	Email        string     `db:"email"`
-	Name         string     `db:"name"`
-	Role         string     `db:"role"`
-	AgencyID     uuid.UUID  `db:"agency_id"`
-	PasswordHash string     `db:"password_hash"`
-	Active       bool       `db:"active"`
-	FailedLogins int        `db:"failed_logins"`
-	LockedUntil  *time.Time `db:"locked_until"`
-	CreatedAt    time.Time  `db:"created_at"`
+	ID           uuid.UUID `db:"id"`
+	Email        string    `db:"email"`
+	Name         string    `db:"name"`
+	Role         string    `db:"role"`
+	AgencyID     uuid.UUID `db:"agency_id"`
+	PasswordHash string    `db:"password_hash"`
+	Active       bool      `db:"active"`
+	CreatedAt    time.Time `db:"created_at"`
 }
 
 const (
@@ -47,14 +45,15 @@ const (
 	qAgencies     = `SELECT * FROM agencies ORDER BY name`
 	qInsertUser   = `INSERT INTO users (id, email, name, role, agency_id, password_hash, active)
 		VALUES (:id, :email, :name, :role, :agency_id, :password_hash, :active)`
-	qUserByEmail   = `SELECT * FROM users WHERE lower(email) = lower($1)`
-	qUserByID      = `SELECT * FROM users WHERE id = $1`
-	qUsers         = `SELECT * FROM users ORDER BY email`
-	qSetPassword   = `UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1`
-	qLoginFailed   = `UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1`
-	qLoginOK       = `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)`
-	qDeactivate    = `UPDATE users SET active = false WHERE id = $1`
-	qRevokeAllUser = `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`
+	qUserByEmail = `SELECT * FROM users WHERE lower(email) = lower($1)`
+	qUserByID    = `SELECT * FROM users WHERE id = $1`
+	qUsers       = `SELECT * FROM users ORDER BY email`
+	qSetPassword = `UPDATE users SET password_hash = $2 WHERE id = $1`
+	qDeactivate  = `UPDATE users SET active = false WHERE id = $1`
+	// qLockActiveAdmins locks the rows in ID order, as every caller does, so
+	// concurrent deactivations cannot deadlock.
+	qLockActiveAdmins = `SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE`
+	qRevokeAllUser    = `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`
 )
 
 // CreateAgency inserts an agency; a duplicate name is ErrConflict.
@@ -147,24 +146,24 @@ func (s *Store) SetPassword(ctx context.Context, id uuid.UUID, hash string) erro
 	return nil
 }
 
-// RecordLoginFailure counts a failed login and locks the account until
-// lockUntil once maxFailures is reached.
-func (s *Store) RecordLoginFailure(ctx context.Context, id uuid.UUID, maxFailures int, lockUntil time.Time) error {
-	_, err := s.db.ExecContext(ctx, qLoginFailed, id, maxFailures, lockUntil)
-	return err
-}
-
-// RecordLoginSuccess clears the failure counter.
-func (s *Store) RecordLoginSuccess(ctx context.Context, id uuid.UUID) error {
-	_, err := s.db.ExecContext(ctx, qLoginOK, id)
-	return err
-}
-
 // DeactivateUser disables the account and revokes its sessions in one step.
 func (s *Store) DeactivateUser(ctx context.Context, id uuid.UUID, now time.Time) error {
 	return s.inTx(ctx, func(tx *sqlxTx) error {
-		if _, err := tx.ExecContext(ctx, qDeactivate, id); err != nil {
+		// Lock every active administrator's row, so that two administrators
+		// deactivating each other at once cannot both succeed.
+		var admins []uuid.UUID
+		if err := tx.SelectContext(ctx, &admins, qLockActiveAdmins); err != nil {
 			return fmt.Errorf("deactivate user %s: %w", id, err)
+		}
+		if len(admins) == 1 && admins[0] == id {
+			return ErrLastAdmin
+		}
+		res, err := tx.ExecContext(ctx, qDeactivate, id)
+		if err != nil {
+			return fmt.Errorf("deactivate user %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("deactivate user %s: %w", id, ErrNotFound)
 		}
 		if _, err := tx.ExecContext(ctx, qRevokeAllUser, id, now); err != nil {
 			return fmt.Errorf("revoke sessions of %s: %w", id, err)

@@ -57,7 +57,8 @@ type Channel struct {
 // NotificationItem is an outbox row with the number of its case.
 type NotificationItem struct {
 	Notification
-	CaseNumber string `db:"case_number"`
+	CaseNumber        string  `db:"case_number"`
+	RelatedCaseNumber *string `db:"related_case_number"`
 }
 
 // DeliveryAttempt is one try to deliver a notification through a channel.
@@ -116,7 +117,8 @@ type DeadLetter struct {
 // notificationColumns are listed, not *, so that a column added later does
 // not break scanning into Notification.
 const notificationColumns = `n.id, n.case_id, n.kind, n.obligation, n.obligation_id, n.recipient_role,
-	n.recipient_agency_id, n.due_at, n.created_at, n.status, n.delivered_at, n.read_at`
+	n.recipient_agency_id, n.due_at, n.created_at, n.status, n.delivered_at, n.read_at, n.related_case_id,
+	(SELECT r.number FROM cases r WHERE r.id = n.related_case_id) AS related_case_number`
 
 const channelColumns = `id, agency_id, kind, target, secret_key_id, secret_sealed, secret, active, created_at`
 
@@ -216,7 +218,7 @@ const (
 )
 
 const notificationColumnsBare = `id, case_id, kind, obligation, obligation_id, recipient_role,
-	recipient_agency_id, due_at, created_at, status, delivered_at, read_at`
+	recipient_agency_id, due_at, created_at, status, delivered_at, read_at, related_case_id`
 
 // AddChannel stores a new delivery channel of an agency: ch.ID is the
 // caller's (a webhook's secret is sealed bound to it before the row exists),

@@ -21,6 +21,8 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrLastAdmin: the change would leave no active administrator.
+	ErrLastAdmin = errors.New("last active administrator")
 )
 
 // Store is the PostgreSQL record.

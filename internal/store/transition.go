@@ -41,6 +41,9 @@ type Notification struct {
 	Status            string     `db:"status"`
 	DeliveredAt       *time.Time `db:"delivered_at"`
 	ReadAt            *time.Time `db:"read_at"`
+	// RelatedCaseID is the other case a notification is about, if any (the
+	// earlier case of a possible duplicate).
+	RelatedCaseID *uuid.UUID `db:"related_case_id"`
 }
 
 // Transition is one step of a case as its workflow records it.
@@ -63,8 +66,9 @@ const (
 		ON CONFLICT (id) DO UPDATE SET due_at = EXCLUDED.due_at, met_at = EXCLUDED.met_at,
 		breached_at = EXCLUDED.breached_at, cancelled_at = EXCLUDED.cancelled_at, status = EXCLUDED.status`
 	qInsertNotification = `INSERT INTO notifications (id, case_id, kind, obligation, obligation_id, recipient_role,
-		recipient_agency_id, due_at, created_at)
-		VALUES (:id, :case_id, :kind, :obligation, :obligation_id, :recipient_role, :recipient_agency_id, :due_at, :created_at)
+		recipient_agency_id, due_at, created_at, related_case_id)
+		VALUES (:id, :case_id, :kind, :obligation, :obligation_id, :recipient_role, :recipient_agency_id, :due_at, :created_at,
+		:related_case_id)
 		ON CONFLICT (id) DO NOTHING`
 	qCloseCase    = `UPDATE cases SET closure_reason = COALESCE(closure_reason, NULLIF($2, '')) WHERE id = $1`
 	qDeletePerson = `DELETE FROM persons WHERE case_id = $1`
@@ -188,4 +192,12 @@ func (s *Store) DeleteNote(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("delete note %s: %w", id, err)
 	}
 	return nil
+}
+
+// AddNotifications writes notifications of a case outside a workflow step
+// (alerts the API raises); an ID already written is kept as it is.
+func (s *Store) AddNotifications(ctx context.Context, caseID uuid.UUID, notes ...Notification) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		return writeObligationsAndNotifications(ctx, tx, caseID, nil, notes)
+	})
 }

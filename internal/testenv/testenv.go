@@ -167,11 +167,17 @@ func NewClient(sys *app.System) *Client {
 // Login signs in as a demo user and keeps the token.
 func (c *Client) Login(tb testing.TB, email string) *Client {
 	tb.Helper()
+	return c.LoginWith(tb, email, DemoPassword)
+}
+
+// LoginWith signs in with a password and keeps the token.
+func (c *Client) LoginWith(tb testing.TB, email, password string) *Client {
+	tb.Helper()
 	out := &Client{Base: c.Base, HTTP: c.HTTP}
 	var resp struct {
 		Token string `json:"token"`
 	}
-	status := out.Do(tb, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": DemoPassword}, &resp)
+	status := out.Do(tb, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password}, &resp)
 	if status != http.StatusOK || resp.Token == "" {
 		tb.Fatalf("login %s: status %d", email, status)
 	}
@@ -231,7 +237,7 @@ func (c *Client) Raw(tb testing.TB, method, path string, body any, header http.H
 	return resp
 }
 
-// Screening is a valid case-opening body (DESIGN.md §5) with indicators of
+// Screening is a valid case-opening body (docs/api.md#opening-a-case) with indicators of
 // the Turkmenistan SOP; tests change what they need.
 func Screening() map[string]any {
 	return map[string]any{

@@ -7,7 +7,7 @@
 #
 # Search attributes are the ONLY place where Temporal indexes values in clear text
 # (they are not encrypted by the payload codec). NRM registers exactly these four;
-# nothing personal may ever be added here (DESIGN.md §3, §6):
+# nothing personal may ever be added here (docs/architecture.md#nothing-personal-in-temporal):
 #   NrmStage       Keyword   case stage (screening, identification, ...)
 #   NrmSopVersion  Keyword   SOP version the case is pinned to
 #   NrmAgencyID    Keyword   owning agency ID

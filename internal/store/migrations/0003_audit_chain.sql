@@ -1,4 +1,4 @@
--- Hash-chained, append-only audit log (DESIGN.md §6).
+-- Hash-chained, append-only audit log (docs/architecture.md#audit-log).
 --
 -- Each row stores the hash of the row before it (prev_hash; 32 zero bytes for
 -- the first row) and its own hash = SHA-256(prev_hash || canonical encoding of

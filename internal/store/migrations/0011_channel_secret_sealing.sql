@@ -1,4 +1,4 @@
--- Webhook signing secrets sealed under the master key (DESIGN.md §6): until
+-- Webhook signing secrets sealed under the master key (docs/architecture.md#master-key): until
 -- now agency_channels.secret held each webhook's HMAC key in clear, so anyone
 -- with a database dump or backup could forge signed deliveries. From here on
 -- the key is stored as AES-256-GCM ciphertext under the master key
