@@ -58,63 +58,96 @@ func lastKey(path string) string {
 func typeErrorPath(body []byte, offset int64) string {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	type frame struct {
-		object  bool
-		wantKey bool
-	}
-	var stack []frame
-	var path jsonPath
-	// done ends a value: the next one in an array has the next index, the
-	// next one in an object comes after a key.
-	done := func() {
-		if len(stack) == 0 {
-			return
-		}
-		top := &stack[len(stack)-1]
-		if top.object {
-			top.wantKey = true
-			path = path[:len(path)-1]
-		} else {
-			path[len(path)-1].index++
-		}
-	}
+	var w tokenWalk
 	for {
 		tok, err := dec.Token()
 		if err != nil {
 			return ""
 		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			if d == ']' {
-				path = path[:len(path)-1]
-			}
-			done()
+		if w.step(tok) != valueStart {
 			continue
 		}
-		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
-			key, _ := tok.(string)
-			stack[n-1].wantKey = false
-			path = append(path, jsonStep{key: key, index: -1})
-			continue
-		}
-		// tok starts a value at path.
+		// tok starts a value at w.path.
 		if dec.InputOffset() == offset {
-			return path.String()
+			return w.path.String()
 		}
 		if dec.InputOffset() > offset {
 			return ""
 		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{object: true, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, frame{})
-			path = append(path, jsonStep{index: 0})
-		default:
-			done()
-		}
+		w.enter(tok)
 	}
 }
+
+// tokenWalk follows the path of each token of a JSON text read one token
+// at a time with json.Decoder.Token: step says what a token is, enter
+// descends into a value that starts an object or array.
+type tokenWalk struct {
+	stack []walkFrame
+	path  jsonPath
+}
+
+type walkFrame struct {
+	object  bool
+	wantKey bool
+}
+
+type tokenKind int
+
+const (
+	valueStart tokenKind = iota // a literal, or the '{' or '[' of a value at path
+	keyToken                    // an object key, now the last step of path
+	closeToken                  // the '}' or ']' that ends a value
+)
+
+// step places tok on the path.
+func (w *tokenWalk) step(tok json.Token) tokenKind {
+	if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+		w.stack = w.stack[:len(w.stack)-1]
+		if d == ']' {
+			w.path = w.path[:len(w.path)-1]
+		}
+		w.done()
+		return closeToken
+	}
+	if n := len(w.stack); n > 0 && w.stack[n-1].object && w.stack[n-1].wantKey {
+		key, _ := tok.(string)
+		w.stack[n-1].wantKey = false
+		w.path = append(w.path, jsonStep{key: key, index: -1})
+		return keyToken
+	}
+	return valueStart
+}
+
+// enter descends into the value tok starts, or ends it when it is a literal.
+func (w *tokenWalk) enter(tok json.Token) {
+	switch tok {
+	case json.Delim('{'):
+		w.stack = append(w.stack, walkFrame{object: true, wantKey: true})
+	case json.Delim('['):
+		w.stack = append(w.stack, walkFrame{})
+		w.path = append(w.path, jsonStep{index: 0})
+	default:
+		w.done()
+	}
+}
+
+// done ends a value: the next one in an array has the next index, the next
+// one in an object comes after a key.
+func (w *tokenWalk) done() {
+	if len(w.stack) == 0 {
+		return
+	}
+	top := &w.stack[len(w.stack)-1]
+	if top.object {
+		top.wantKey = true
+		w.path = w.path[:len(w.path)-1]
+	} else {
+		w.path[len(w.path)-1].index++
+	}
+}
+
+// depth is how many objects and arrays enclose the current token.
+func (w *tokenWalk) depth() int { return len(w.stack) }
 
 // unknownFieldPath is the path of the first key in body that has no field in
 // the struct type t decodes into, as DisallowUnknownFields sees it: keys

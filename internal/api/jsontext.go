@@ -19,74 +19,47 @@ import (
 func checkJSONText(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	type frame struct {
-		object  bool
-		wantKey bool
-		keys    map[string]bool
-	}
-	var stack []frame
-	var path jsonPath
-	done := func() {
-		if len(stack) == 0 {
-			return
-		}
-		top := &stack[len(stack)-1]
-		if top.object {
-			top.wantKey = true
-			path = path[:len(path)-1]
-		} else {
-			path[len(path)-1].index++
-		}
-	}
-	fieldError := func(field, rule, msg string) error {
-		if field == "" {
-			field = "(body)"
-		}
-		return &cases.ValidationError{Errors: []cases.FieldError{{Field: field, Rule: rule, Message: msg}}}
-	}
+	var w tokenWalk
+	// keys[i] holds the keys seen in the object at depth i+1.
+	var keys []map[string]bool
 	for {
 		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return nil
 		}
+		kind := w.step(tok)
 		if s, ok := tok.(string); ok && !faithfulString(body[start:dec.InputOffset()], s) {
-			p := path.String()
-			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
-				p = append(path[:len(path):len(path)], jsonStep{key: strings.ReplaceAll(s, "\uFFFD", "?"), index: -1}).String()
+			p := w.path.String()
+			if kind == keyToken {
+				p = append(w.path[:len(w.path)-1:len(w.path)-1], jsonStep{key: strings.ReplaceAll(s, "\uFFFD", "?"), index: -1}).String()
 			}
-			return fieldError(p, "utf8", "must be valid UTF-8 text")
+			return textError(p, "utf8", "must be valid UTF-8 text")
 		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			if d == ']' {
-				path = path[:len(path)-1]
+		switch kind {
+		case closeToken:
+			keys = keys[:w.depth()]
+		case keyToken:
+			seen := keys[w.depth()-1]
+			folded := strings.ToLower(tok.(string))
+			if seen[folded] {
+				return textError(w.path.String(), "duplicate_key", "is given more than once")
 			}
-			done()
-			continue
-		}
-		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
-			key, _ := tok.(string)
-			top := &stack[n-1]
-			top.wantKey = false
-			path = append(path, jsonStep{key: key, index: -1})
-			folded := strings.ToLower(key)
-			if top.keys[folded] {
-				return fieldError(path.String(), "duplicate_key", "is given more than once")
+			seen[folded] = true
+		case valueStart:
+			w.enter(tok)
+			for len(keys) < w.depth() {
+				keys = append(keys, map[string]bool{})
 			}
-			top.keys[folded] = true
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{object: true, wantKey: true, keys: map[string]bool{}})
-		case json.Delim('['):
-			stack = append(stack, frame{})
-			path = append(path, jsonStep{index: 0})
-		default:
-			done()
 		}
 	}
+}
+
+func textError(field, rule, msg string) error {
+	if field == "" {
+		field = "(body)"
+	}
+	return &cases.ValidationError{Errors: []cases.FieldError{{Field: field, Rule: rule, Message: msg}}}
 }
 
 // faithfulString reports whether decoded is exactly what the raw token

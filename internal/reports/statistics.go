@@ -34,12 +34,13 @@ type StatisticsReport struct {
 
 // StatisticsDefinitions are stated in every statistics report.
 var StatisticsDefinitions = map[string]string{
-	"opened":                   "cases opened in the period",
+	"opened":                   "cases opened in the period: screenings that found a presumed victim or that an officer forwarded (opened = presumed + officer_concern_forwards)",
+	"screened_not_opened":      "screenings recorded in the period that did not indicate trafficking and that no officer forwarded: they opened and closed at once, and count here only, not under opened or closed",
 	"presumed":                 "cases opened in the period whose screening found a presumed victim",
 	"officer_concern_forwards": "cases opened in the period that an officer forwarded although the screening did not indicate trafficking",
 	"identified_preliminary":   "positive preliminary (reasonable grounds) decisions taken in the period",
 	"identified_conclusive":    "positive conclusive decisions taken in the period",
-	"closed":                   "cases closed in the period",
+	"closed":                   "cases closed in the period, without the screenings that closed at once (screened_not_opened)",
 	"month":                    "the month of the counted event (opening, decision or closure) in the SOP's time zone",
 	"exploitation":             "a case with several types counts under each: the rows may add up to more than the total",
 	"sent":                     "referrals first sent in the period",
@@ -54,11 +55,17 @@ var StatisticsDefinitions = map[string]string{
 	"suppression":              "counts from 1 to threshold-1 are withheld (null), and more counts beside them, so that no withheld count can be narrowed to fewer than max(2, threshold-1) possible values from everything published, in this answer and in the answers for every region; zero is always published; see docs/disclosure-control.md",
 }
 
-var caseMeasures = []string{"opened", "presumed", "officer_concern_forwards", "identified_preliminary", "identified_conclusive", "closed"}
+var caseMeasures = []string{"opened", "presumed", "officer_concern_forwards", "identified_preliminary", "identified_conclusive", "closed",
+	"screened_not_opened"}
+
+// openedParts: in every row of the case tables, opened is the sum of these,
+// which the disclosure control must know as well as a reader does.
+var openedParts = RowSum{Total: "opened", Parts: []string{"presumed", "officer_concern_forwards"}}
 
 var measureColumn = map[string]string{
 	"opened": "opened", "presumed": "presumed", "officer_concern": "officer_concern_forwards",
 	"identified_preliminary": "identified_preliminary", "identified_conclusive": "identified_conclusive", "closed": "closed",
+	"screened_not_opened": "screened_not_opened",
 }
 
 var caseDimensions = []string{"month", "region", "sex", "age_band", "citizenship", "exploitation"}
@@ -181,7 +188,8 @@ type statRow struct {
 // the cases of one region (its code in set.Regions) or, for -1, all.
 func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []statRow {
 	loc := period.From.Location()
-	measures := []string{"opened", "presumed", "officer_concern", "closed", "identified_preliminary", "identified_conclusive"}
+	measures := []string{"opened", "presumed", "officer_concern", "closed", "identified_preliminary", "identified_conclusive",
+		"screened_not_opened"}
 	const (
 		mOpened = iota
 		mPresumed
@@ -189,6 +197,7 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []
 		mClosed
 		mPrelim
 		mConclusive
+		mScreened
 	)
 	dims := []string{"", "month", "region", "sex", "age_band", "citizenship", "closure_reason", "exploitation"}
 	var months []string
@@ -234,7 +243,14 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []
 		if region >= 0 && int(c.Region) != region {
 			continue
 		}
-		if in(c.OpenedAt) {
+		// A screening that neither indicated trafficking nor was forwarded
+		// opened and closed at once: counted apart, so that probes of the
+		// duplicate check and mistaken screenings do not pass for cases.
+		closedAtOnce := !c.Presumed && !c.Concern
+		switch {
+		case in(c.OpenedAt) && closedAtOnce:
+			count(mScreened, c, c.OpenedAt)
+		case in(c.OpenedAt):
 			count(mOpened, c, c.OpenedAt)
 			if c.Presumed {
 				count(mPresumed, c, c.OpenedAt)
@@ -243,7 +259,7 @@ func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []
 				count(mConcern, c, c.OpenedAt)
 			}
 		}
-		if in(c.ClosedAt) {
+		if in(c.ClosedAt) && !closedAtOnce {
 			count(mClosed, c, c.ClosedAt)
 		}
 	}
@@ -325,7 +341,7 @@ func caseTables(c *cube, at coord, period Period, rows []statRow) []*Table {
 	var tables []*Table
 	for _, d := range caseDimensions {
 		t := &Table{ID: "cases/" + d, Group: "cases", Dimension: d, Title: "Cases by " + dimensionTitle[d],
-			Columns: countColumns(caseMeasures...), Total: total, Conservative: d == "exploitation"}
+			Columns: countColumns(caseMeasures...), Total: total, Conservative: d == "exploitation", RowSums: []RowSum{openedParts}}
 		ks := keys[d]
 		sort.Strings(ks)
 		for _, k := range ks {

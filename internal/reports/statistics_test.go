@@ -277,3 +277,39 @@ func TestStatisticsDifferencingRegionBySex(t *testing.T) {
 		t.Errorf("Dashoguz's women bounded to [%v, %v]", lo, hi)
 	}
 }
+
+// TestScreeningsClosedAtOnceCountApart: a screening that did not indicate
+// trafficking and that no officer forwarded opens and closes at once; it is
+// counted as screened_not_opened, never as an opened or a closed case, so
+// that probes of the duplicate check do not pass for cases.
+func TestScreeningsClosedAtOnceCountApart(t *testing.T) {
+	f := newBareFixture(t)
+	closed := f.at("2026-03-10 10:00")
+	for i := range 3 {
+		f.kase(caseSpec{id: uuid.New(), version: "2026.1", region: "lebap", sex: "female", band: "18-20", citizenship: "TM",
+			agency: f.police, opened: f.at(fmt.Sprintf("2026-03-%02d 10:00", 2+i))})
+	}
+	for i := range 2 {
+		f.kase(caseSpec{id: uuid.New(), version: "2026.1", region: "lebap", sex: "female", band: "18-20", citizenship: "TM",
+			agency: f.police, outcome: "not_indicated", stage: "closed", closed: &closed, reason: "not_identified",
+			opened: f.at(fmt.Sprintf("2026-03-%02d 10:00", 10+i))})
+	}
+	rep, err := f.service(1).Statistics(context.Background(), StatisticsQuery{Period: mustPeriod(t, f, "2026-03")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectRow(t, findTable(t, rep.Tables, "cases/region"), "total", "opened=3 presumed=3 officer_concern_forwards=0 closed=0 screened_not_opened=2")
+	expectRow(t, findTable(t, rep.Tables, "cases/month"), "2026-03", "opened=3 screened_not_opened=2")
+	if reasons := findTable(t, rep.Tables, "cases/closure_reason"); reasons.Row("not_identified") != nil {
+		t.Errorf("screenings that closed at once are counted as closures: %+v", reasons.Row("not_identified"))
+	}
+}
+
+func mustPeriod(t *testing.T, f *fixture, month string) Period {
+	t.Helper()
+	p, err := f.service(1).Period(month, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
