@@ -58,6 +58,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printBanner(w io.Writer, sys *app.System, seeded demo.Result) {
 	fmt.Fprintf(w, "\nNRM is running (development mode)\n")
+	fmt.Fprintf(w, "  Web UI:     http://%s/   (sign in with a demo login below; ?lang=tk, ru or en)\n", sys.APIAddr)
 	fmt.Fprintf(w, "  API:        http://%s/api/v1   (OpenAPI: http://%s/api/openapi.yaml)\n", sys.APIAddr, sys.APIAddr)
 	fmt.Fprintf(w, "  Temporal:   %s  namespace %q  (temporal workflow list --address %s --namespace %s)\n",
 		sys.Dev.HostPort(), sys.Config.TemporalNamespace, sys.Dev.HostPort(), sys.Config.TemporalNamespace)

@@ -139,19 +139,27 @@ func retrySeconds(left time.Duration) int {
 // needs the database anyway, and a failure mode that lifted the throttle
 // would invite password guessing while the database is degraded.
 func (s *Server) loginLimiter() fiber.Handler {
-	rateKey := s.rateKeys()
 	return func(c *fiber.Ctx) error {
-		n, left, err := s.deps.Store.HitRateLimit(c.UserContext(), rateKey("login", s.clientSource(c)), RateWindow)
-		if err != nil {
-			s.log.Warn("rate limit: sign-in counter unavailable; sign-in refused", "request_id", requestID(c), "error", err)
-			c.Set(fiber.HeaderRetryAfter, "5")
-			return newProblem(http.StatusServiceUnavailable, ProblemUnavailable, "sign-in is unavailable for a moment; try again shortly")
-		}
-		if n > s.limits.LoginPerMinute {
-			return tooMany(c, left)
+		if err := s.checkLoginRate(c); err != nil {
+			return err
 		}
 		return c.Next()
 	}
+}
+
+// checkLoginRate counts a sign-in attempt of the client (loginLimiter; the
+// sign-in page calls it too).
+func (s *Server) checkLoginRate(c *fiber.Ctx) error {
+	n, left, err := s.deps.Store.HitRateLimit(c.UserContext(), s.rateKeys()("login", s.clientSource(c)), RateWindow)
+	if err != nil {
+		s.log.Warn("rate limit: sign-in counter unavailable; sign-in refused", "request_id", requestID(c), "error", err)
+		c.Set(fiber.HeaderRetryAfter, "5")
+		return newProblem(http.StatusServiceUnavailable, ProblemUnavailable, "sign-in is unavailable for a moment; try again shortly")
+	}
+	if n > s.limits.LoginPerMinute {
+		return tooMany(c, left)
+	}
+	return nil
 }
 
 // signInAttempt names the throttle's counters of one sign-in attempt.

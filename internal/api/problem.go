@@ -79,6 +79,8 @@ func toProblem(err error) (Problem, bool) {
 		p := newProblem(http.StatusUnprocessableEntity, ProblemValidation, "the request has invalid fields").p
 		p.Errors = []cases.FieldError{{Field: dfe.Field, Rule: dfe.Rule, Message: dfe.Err.Error()}}
 		return p, true
+	case errors.Is(err, ErrCSRF):
+		return newProblem(http.StatusForbidden, ProblemCSRF, "cross-site request refused, or the form lacks the session's CSRF token").p, true
 	case errors.Is(err, directory.ErrSelf):
 		p := newProblem(http.StatusConflict, ProblemDirectoryRule, err.Error()).p
 		p.Rule = "self_deactivation"

@@ -60,6 +60,9 @@ type Deps struct {
 	// Webhooks says which receivers a new webhook channel may target; nil
 	// allows public addresses only.
 	Webhooks *notify.WebhookPolicy
+	// Pages mounts the web UI on the same app, after the API's routes and
+	// behind the same middleware; it signs users in through the Server.
+	Pages func(r fiber.Router, s *Server)
 }
 
 // Server is the HTTP API.
@@ -108,6 +111,9 @@ func New(d Deps) *Server {
 		}
 		chain = append(chain, r.Handler)
 		s.app.Add(r.Method, r.Path, chain...)
+	}
+	if d.Pages != nil {
+		d.Pages(s.app, s)
 	}
 	return s
 }

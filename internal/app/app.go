@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/nrm-tm/nrm/internal/api"
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
@@ -28,6 +29,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/internal/web"
 )
 
 // System is a running set of NRM parts. Fields are nil for parts a process does not run.
@@ -186,10 +188,15 @@ func (s *System) startAPI(cfg *config.Config) error {
 	// One bound on password hashing for the whole process: each hash holds 64 MiB.
 	auth.SetHashGate(auth.NewHashGate(cfg.HashConcurrency, auth.HashWait))
 	sessions := &auth.Sessions{Store: s.Store, Idle: cfg.SessionIdle, Max: cfg.SessionMax}
+	pages, err := web.New(s.Cases, s.Log, cfg.DefaultLanguage, api.ProblemOf)
+	if err != nil {
+		return err
+	}
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: &directory.Service{Store: s.Store}, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
 		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK},
-		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks})
+		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks,
+		Pages: func(r fiber.Router, srv *api.Server) { pages.Mount(r, srv) }})
 	// The read-model gauges are the same whichever process reports them:
 	// only the API's processes do, so the worker's scrapes query nothing.
 	if err := s.Metrics.RegisterReadModel(s.Store, s.Log); err != nil {

@@ -47,6 +47,9 @@ type Config struct {
 	// Rate limits per minute.
 	LoginRate int
 	UserRate  int
+	// DefaultLanguage is the web UI's language when neither the user nor
+	// the browser chose one.
+	DefaultLanguage string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (sign-in throttling and rate limits count by client address).
 	TrustedProxies []netip.Prefix
@@ -115,6 +118,7 @@ var settings = []setting{
 	{"smtp-addr", "NRM_SMTP_ADDR", "", "SMTP server host:port for e-mail notifications (empty: no e-mail)"},
 	{"smtp-from", "NRM_SMTP_FROM", "", "sender address of e-mail notifications"},
 	{"smtp-user", "NRM_SMTP_USER", "", "SMTP user (optional)"},
+	{"default-language", "NRM_DEFAULT_LANGUAGE", "tk", "language of the web UI when neither the user nor the browser chose one: tk, ru or en"},
 	{"trusted-proxies", "NRM_TRUSTED_PROXIES", "", "comma-separated CIDRs or addresses of the reverse proxies in front of the API, whose X-Forwarded-For is believed (empty: the connection's peer is the client)"},
 	{"webhook-allow", "NRM_WEBHOOK_ALLOW", "", "comma-separated CIDRs, addresses and host:port webhooks may reach although not public (empty: public addresses only; nrm dev also allows loopback)"},
 	{"master-key-file", "NRM_MASTER_KEY_FILE", "", "file with the base64 master key (nrm dev: generated under --data-dir)"},
@@ -219,6 +223,11 @@ func build(v map[string]*string) (*Config, error) {
 		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil || c.SMTPFrom == "" {
 			errs = append(errs, errors.New("NRM_SMTP_ADDR must be host:port and needs NRM_SMTP_FROM"))
 		}
+	}
+	switch c.DefaultLanguage = strings.TrimSpace(*v["default-language"]); c.DefaultLanguage {
+	case "tk", "ru", "en":
+	default:
+		errs = append(errs, fmt.Errorf("NRM_DEFAULT_LANGUAGE must be tk, ru or en, got %q", *v["default-language"]))
 	}
 	if proxies, err := ParseTrustedProxies(*v["trusted-proxies"]); err != nil {
 		errs = append(errs, err)

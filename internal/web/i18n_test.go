@@ -1,0 +1,175 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+	"gopkg.in/yaml.v3"
+
+	"github.com/nrm-tm/nrm/workflows"
+)
+
+// messages reads one catalogue as its keys and, per key, the plural forms
+// it gives ("" for a plain string).
+func messages(t *testing.T, lang string) map[string][]string {
+	t.Helper()
+	data, err := fs.ReadFile(localeFiles, "locales/"+lang+".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("%s: %v", lang, err)
+	}
+	out := map[string][]string{}
+	for k, v := range raw {
+		switch m := v.(type) {
+		case string:
+			out[k] = []string{""}
+		case map[string]any:
+			for form := range m {
+				out[k] = append(out[k], form)
+			}
+			sort.Strings(out[k])
+		default:
+			t.Errorf("%s: %s is neither a string nor plural forms", lang, k)
+		}
+	}
+	return out
+}
+
+// Every message exists in every language, with the plural forms CLDR
+// gives that language (Russian: one, few, many, other; Turkmen and English:
+// one, other).
+func TestCataloguesAreComplete(t *testing.T) {
+	if _, err := loadCatalogue(); err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]map[string][]string{}
+	for _, l := range Languages {
+		all[l] = messages(t, l)
+	}
+	for _, l := range Languages {
+		for _, other := range Languages {
+			for k := range all[other] {
+				if _, ok := all[l][k]; !ok {
+					t.Errorf("%s.yaml lacks %q (in %s.yaml)", l, k, other)
+				}
+			}
+		}
+		for k, forms := range all[l] {
+			if forms[0] == "" && len(forms) == 1 {
+				continue
+			}
+			for _, want := range cldrForms(t, l) {
+				if !slices.Contains(forms, want) {
+					t.Errorf("%s.yaml: %s lacks the plural form %q", l, k, want)
+				}
+			}
+		}
+	}
+}
+
+// cldrForms are the plural categories CLDR gives a language for integers.
+func cldrForms(t *testing.T, lang string) []string {
+	t.Helper()
+	tag := language.MustParse(lang)
+	seen := map[string]bool{}
+	names := map[plural.Form]string{plural.Zero: "zero", plural.One: "one", plural.Two: "two", plural.Few: "few", plural.Many: "many", plural.Other: "other"}
+	for n := 0; n < 200; n++ {
+		seen[names[plural.Cardinal.MatchPlural(tag, n, 0, 0, 0, 0)]] = true
+	}
+	var out []string
+	for f := range seen {
+		out = append(out, f)
+	}
+	return out
+}
+
+var messageUse = regexp.MustCompile(`T "([a-z_.]+)"|"([a-z_]+\.[a-z_.]+)"`)
+
+// Every message is used: by a template ({{.T "key"}}), by Go code of the
+// package, or through a prefix the templates complete with a code (stage.,
+// language.) whose codes all have a message.
+func TestEveryMessageIsUsed(t *testing.T) {
+	used := map[string]bool{}
+	for _, glob := range []string{"templates/*.html", "*.go"} {
+		files, _ := filepath.Glob(glob)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range messageUse.FindAllStringSubmatch(string(data), -1) {
+				used[m[1]+m[2]] = true
+			}
+		}
+	}
+	stages := []string{workflows.StageScreening, workflows.StageIdentification, workflows.StageRecovery, workflows.StageAssistance,
+		workflows.StageClosure, workflows.StageFollowUp, workflows.StageClosed}
+	for _, s := range stages {
+		used["stage."+s] = true
+	}
+	for _, l := range Languages {
+		used["language."+l] = true
+	}
+	en := messages(t, "en")
+	for k := range en {
+		if !used[k] {
+			t.Errorf("message %q is in the catalogues but used nowhere", k)
+		}
+	}
+	for k := range used {
+		if strings.Contains(k, ".") && !strings.HasSuffix(k, ".") && !strings.HasPrefix(k, "locales") && looksLikeMessage(k) {
+			if _, ok := en[k]; !ok {
+				t.Errorf("%q is used but has no message", k)
+			}
+		}
+	}
+}
+
+// looksLikeMessage tells message IDs from other dotted strings in Go code
+// (file names, MIME types): IDs start with a catalogue section.
+func looksLikeMessage(s string) bool {
+	if strings.HasSuffix(s, ".css") || strings.HasSuffix(s, ".js") || strings.HasSuffix(s, ".html") {
+		return false
+	}
+	for _, p := range []string{"app.", "layout.", "login.", "error.", "worklist.", "stage.", "notfound.", "language."} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// The plural forms render with the count, in each language.
+func TestPluralsFollowTheLanguage(t *testing.T) {
+	c, err := loadCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang  string
+		n     int
+		wants string
+	}{
+		{"en", 1, "1 open case"}, {"en", 3, "3 open cases"},
+		{"ru", 1, "1 открытое дело"}, {"ru", 3, "3 открытых дела"}, {"ru", 5, "5 открытых дел"}, {"ru", 21, "21 открытое дело"},
+		{"tk", 1, "1 açyk iş"}, {"tk", 7, "7 açyk iş"},
+	} {
+		if got := c.translator(tc.lang).T("worklist.count", map[string]any{"Count": tc.n}); got != tc.wants {
+			t.Errorf("%s %d: %q, want %q", tc.lang, tc.n, got, tc.wants)
+		}
+	}
+}
