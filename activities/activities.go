@@ -98,7 +98,7 @@ func obligations(caseID uuid.UUID, sopVersion string, in []workflows.ObligationR
 			return nil, err
 		}
 		out = append(out, store.Obligation{ID: o.ID, CaseID: caseID, Obligation: o.Obligation, Kind: o.Kind,
-			SOPVersion: sopVersion, OwnerRole: o.OwnerRole, OwnerAgencyID: owner, StartsAt: o.StartsAt, DueAt: o.DueAt,
+			SOPVersion: sopVersion, OwnerRole: o.OwnerRole, OwnerAgencyID: owner, OwnerAgencyType: o.OwnerAgencyType, StartsAt: o.StartsAt, DueAt: o.DueAt,
 			MetAt: o.MetAt, BreachedAt: o.BreachedAt, CancelledAt: o.CancelledAt, Status: o.Status})
 	}
 	return out, nil
@@ -117,7 +117,8 @@ func notifications(caseID uuid.UUID, at time.Time, in []workflows.NotificationRe
 			due = &d
 		}
 		out = append(out, store.Notification{ID: n.ID, CaseID: caseID, Kind: n.Kind, Obligation: n.Obligation,
-			ObligationID: n.ObligationID, RecipientRole: n.RecipientRole, RecipientAgencyID: agency, DueAt: due, CreatedAt: at})
+			ObligationID: n.ObligationID, RecipientRole: n.RecipientRole, RecipientAgencyID: agency, RecipientAgencyType: n.RecipientAgencyType,
+			DueAt: due, CreatedAt: at})
 	}
 	return out, nil
 }
@@ -211,7 +212,7 @@ func (a *Activities) NextProvider(ctx context.Context, q workflows.ProviderQuery
 	if err != nil {
 		return "", err
 	}
-	id, err := a.Store.NextProvider(ctx, q.Service, q.Region, exclude, requested, q.Service == workflows.BedService, q.At)
+	id, err := a.Store.NextProvider(ctx, q.Service, q.Region, exclude, requested, q.Beds, q.At)
 	if err != nil || id == nil {
 		return "", err
 	}

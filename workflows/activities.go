@@ -5,6 +5,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/nrm-tm/nrm/internal/sop"
 )
 
 // Activity names; package activities registers its methods under them, so
@@ -26,6 +28,9 @@ type ProviderQuery struct {
 	Exclude   []string
 	Requested string
 	At        time.Time
+	// Beds: the service counts beds (the SOP's bed service), so only a
+	// provider with a free bed is offered the referral.
+	Beds bool
 }
 
 // BedRequest holds or frees the shelter bed of a referral (idempotent per referral).
@@ -99,12 +104,16 @@ type ObligationRecord struct {
 	OwnerRole  string
 	// OwnerAgencyID names the owner when the role alone does not (a referral's provider).
 	OwnerAgencyID string
-	StartsAt      time.Time
-	DueAt         time.Time
-	MetAt         *time.Time
-	BreachedAt    *time.Time
-	CancelledAt   *time.Time
-	Status        string
+	// OwnerAgencyType, without OwnerAgencyID, is the agency that answers for
+	// the owner role under the SOP (role_agencies): sop.CaseAgency or an
+	// agency type. Set by addressAgencies.
+	OwnerAgencyType string
+	StartsAt        time.Time
+	DueAt           time.Time
+	MetAt           *time.Time
+	BreachedAt      *time.Time
+	CancelledAt     *time.Time
+	Status          string
 }
 
 // NotificationRecord asks the outbox to tell a role of an agency that
@@ -118,7 +127,26 @@ type NotificationRecord struct {
 	RecipientRole string
 	// RecipientAgencyID names the agency when the role alone does not.
 	RecipientAgencyID string
-	DueAt             time.Time
+	// RecipientAgencyType, without RecipientAgencyID, is the agency that
+	// answers for the recipient role, as ObligationRecord.OwnerAgencyType.
+	RecipientAgencyType string
+	DueAt               time.Time
+}
+
+// addressAgencies names, for every obligation owner and notification
+// recipient that no agency ID addresses, the agency that answers for its
+// role under the SOP; the read model finds it in the directory.
+func addressAgencies(procedure *sop.SOP, obligations []ObligationRecord, notes []NotificationRecord) {
+	for i := range obligations {
+		if o := &obligations[i]; o.OwnerAgencyID == "" {
+			o.OwnerAgencyType = procedure.AgencyFor(o.OwnerRole)
+		}
+	}
+	for i := range notes {
+		if n := &notes[i]; n.RecipientAgencyID == "" {
+			n.RecipientAgencyType = procedure.AgencyFor(n.RecipientRole)
+		}
+	}
 }
 
 // RecordInput writes one transition of a case to the read model in one

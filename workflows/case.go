@@ -4,6 +4,14 @@
 // never a person's identity or free text (notes live in PostgreSQL and are
 // referred to by ID).
 //
+// The procedure is in one place: caseCommands (updates.go) lists every
+// command on a case with the stages it may be given in, the roles that give
+// it, its other rules by name (rules.go) and the step it takes;
+// referralCommands (referral.go) does the same for a referral. What varies
+// between countries and versions — deadlines, what the recovery period
+// forbids, the bed service, decline reasons, completion outcomes, which
+// agency answers for a role — is read from the case's SOP.
+//
 // Changing workflow code: histories of real runs are stored under
 // testdata/histories and replayed by TestReplayHistories on every test run.
 // A change that alters the commands an existing history produced must be
@@ -12,6 +20,10 @@
 //	if workflow.GetVersion(ctx, "recovery-extension-cap", workflow.DefaultVersion, 1) == 1 { … new rule … }
 //
 // so that running cases replay the old behaviour and new ones take the new.
+// Rules that only refuse a command add no command to a history and need no
+// marker when the histories of running cases still pass them: a command
+// recorded before Command.ActorRole existed skips the role check, and a
+// case keeps the SOP version (and so the policy) it was opened under.
 package workflows
 
 import (
@@ -195,22 +207,26 @@ func (r *caseRun) open() error {
 		return err
 	}
 	defer r.mu.Unlock()
-	t := transition{stage: InitialStage(r.in)}
-	t.add("case_opened", r.in.OpenedBy, nil)
-	t.add("screening_submitted", r.in.OpenedBy, map[string]string{"outcome": r.in.ScreeningOutcome})
+	by := r.in.OpenedBy
+	var t transition
+	t.add("case_opened", by, nil)
+	t.add("screening_submitted", by, map[string]string{"outcome": r.in.ScreeningOutcome})
+	declined := false
 	if !r.in.Child && r.in.ConsentReferral != nil {
-		if *r.in.ConsentReferral {
-			t.add("consent_given", r.in.OpenedBy, nil)
+		if declined = !*r.in.ConsentReferral; declined {
+			t.add("consent_declined", by, nil)
 		} else {
-			t.add("consent_declined", r.in.OpenedBy, nil)
-			t.closureReason, t.removeIdentity = ReasonConsentDeclined, true
+			t.add("consent_given", by, nil)
 		}
 	}
-	if t.stage == StageClosed && t.closureReason == "" {
-		t.closureReason = ReasonNotIdentified
-	}
-	if t.stage == StageClosed {
-		t.add("case_closed", r.in.OpenedBy, map[string]string{"reason": t.closureReason})
+	switch stage := InitialStage(r.in); {
+	case declined: // an anonymous notification only
+		t.close(by, ReasonConsentDeclined)
+		t.removeIdentity = true
+	case stage == StageClosed: // screened out and not forwarded
+		t.close(by, ReasonNotIdentified)
+	default:
+		t.stage = stage
 	}
 	r.state.Opened = true
 	return r.apply(r.ctx, t)
@@ -265,6 +281,19 @@ type pendingEvent struct {
 
 func (t *transition) add(kind, actor string, data map[string]string) {
 	t.events = append(t.events, pendingEvent{kind: kind, actor: actor, data: data})
+}
+
+// close ends the case for reason: every way a case closes records
+// case_closed last, and moves to the closed stage.
+func (t *transition) close(actor, reason string) {
+	t.add("case_closed", actor, map[string]string{"reason": reason})
+	t.stage, t.closureReason = StageClosed, reason
+}
+
+// empty reports whether the transition records nothing (a referral records
+// its own events).
+func (t *transition) empty() bool {
+	return len(t.events) == 0 && t.stage == "" && len(t.rewatch) == 0 && len(t.notify) == 0
 }
 
 // apply performs a transition: it meets and starts obligations, moves the
@@ -323,6 +352,7 @@ func (r *caseRun) apply(ctx workflow.Context, t transition) error {
 }
 
 func (r *caseRun) record(ctx workflow.Context, in RecordInput) error {
+	addressAgencies(r.sop, in.Obligations, in.Notifications)
 	actx := workflow.WithActivityOptions(ctx, readModelActivity)
 	if err := workflow.ExecuteActivity(actx, ActivityRecord, in).Get(actx, nil); err != nil {
 		return fmt.Errorf("record %d events of case %s: %w", len(in.Events), r.state.CaseID, err)

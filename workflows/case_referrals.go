@@ -8,18 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// UpdateRefer refers the case to a service.
-const UpdateRefer = "refer"
-
-// ReferCommand asks for a referral; the provider is routed unless named.
-type ReferCommand struct {
-	Command
-	ActorAgencyID     string
-	ReferralID        string
-	Service           string
-	RequestedAgencyID string
-}
-
 // ReferralRef is the case's view of one of its referrals.
 type ReferralRef struct {
 	ID      string
@@ -30,55 +18,19 @@ type ReferralRef struct {
 	AgencyID string
 }
 
-func (r *caseRun) referralOpen(status string) bool {
-	return status == ReferralPending || status == ReferralAccepted
-}
-
 func (r *caseRun) openReferrals() int {
 	n := 0
 	for _, ref := range r.state.Referrals {
-		if r.referralOpen(ref.Status) {
+		if ReferralOpen(ref.Status) {
 			n++
 		}
 	}
 	return n
 }
 
-func (r *caseRun) checkRefer(c ReferCommand) error {
-	if err := r.checkOpen(); err != nil {
-		return err
-	}
-	svc, ok := r.sop.Service(c.Service)
-	if !ok {
-		return ruleError("unknown_service", "%q is not a service of SOP %s", c.Service, r.sop.Version)
-	}
-	if r.state.Stage == StageClosure || r.state.Stage == StageFollowUp {
-		return ruleError("stage", "no new referral while the case is in %s", r.state.Stage)
-	}
-	if !r.state.Child && (r.state.ConsentReferral == nil || !*r.state.ConsentReferral || r.state.ConsentWithdrawn) {
-		return ruleError("no_consent", "an adult's referral needs their consent to referral")
-	}
-	// Urgent services (shelter, medical) from screening on; the others once
-	// the person stands identified by a positive preliminary decision.
-	if !svc.Urgent && !r.effectivelyPositive(KindPreliminary) {
-		return ruleError("not_yet", "%s can be referred once the preliminary decision is positive", c.Service)
-	}
-	for _, ref := range r.state.Referrals {
-		if ref.Service == c.Service && r.referralOpen(ref.Status) {
-			return ruleError("duplicate_referral", "a %s referral is already open", c.Service)
-		}
-	}
-	return nil
-}
-
-func (r *caseRun) refer(ctx workflow.Context, c ReferCommand) (CaseState, error) {
-	if err := r.mu.Lock(ctx); err != nil {
-		return CaseState{}, err
-	}
-	defer r.mu.Unlock()
-	if err := r.checkRefer(c); err != nil {
-		return CaseState{}, err
-	}
+// refer starts the referral's workflow and answers once the referral is in a
+// provider's inbox. The referral records its own events.
+func refer(r *caseRun, ctx workflow.Context, c ReferCommand) (transition, error) {
 	svc, _ := r.sop.Service(c.Service)
 	r.state.Referrals = append(r.state.Referrals, ReferralRef{ID: c.ReferralID, Service: c.Service, Status: ReferralPending})
 	opts := workflow.ChildWorkflowOptions{
@@ -94,16 +46,16 @@ func (r *caseRun) refer(ctx workflow.Context, c ReferCommand) (CaseState, error)
 		SOPVersion: r.sop.Version, SOPHash: r.sop.Hash,
 	})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-		return CaseState{}, fmt.Errorf("start referral %s: %w", c.ReferralID, err)
+		return transition{}, fmt.Errorf("start referral %s: %w", c.ReferralID, err)
 	}
 	// Answer once the referral is in a provider's inbox; routing is one
 	// activity, so this is quick — the bound only keeps a stuck routing
 	// from holding the sender.
 	id := c.ReferralID
 	if _, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return r.referral(id).Routed }); err != nil {
-		return CaseState{}, err
+		return transition{}, err
 	}
-	return r.state, nil
+	return transition{}, nil
 }
 
 // listenToReferrals keeps the case's view of its referrals current.
@@ -153,7 +105,7 @@ func (r *caseRun) referral(id string) *ReferralRef {
 func (r *caseRun) withdrawReferrals(ctx workflow.Context, reason string) {
 	for i := range r.state.Referrals {
 		ref := &r.state.Referrals[i]
-		if !r.referralOpen(ref.Status) {
+		if !ReferralOpen(ref.Status) {
 			continue
 		}
 		f := workflow.SignalExternalWorkflow(ctx, ReferralWorkflowID(ref.ID), "", SignalWithdrawReferral, reason)

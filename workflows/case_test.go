@@ -90,18 +90,21 @@ var (
 	sops     *sop.Set
 )
 
-// loadSOPs loads the real Turkmenistan SOP and the seconds-scale test SOP.
+// loadSOPs loads the real Turkmenistan SOPs (2026.1 and 2026.2) and the
+// seconds-scale test SOP.
 func loadSOPs(t *testing.T) *sop.Set {
 	sopsOnce.Do(func() {
-		real, err := sop.LoadFile(filepath.Join("..", "sop", "tm-nrm-2026.1.yaml"))
-		if err != nil {
-			panic(err)
+		var all []*sop.SOP
+		for _, f := range []string{filepath.Join("..", "sop", "tm-nrm-2026.1.yaml"), filepath.Join("..", "sop", "tm-nrm-2026.2.yaml"),
+			filepath.Join("..", "internal", "sop", "testdata", "fast.yaml")} {
+			s, err := sop.LoadFile(f)
+			if err != nil {
+				panic(err)
+			}
+			all = append(all, s)
 		}
-		fast, err := sop.LoadFile(filepath.Join("..", "internal", "sop", "testdata", "fast.yaml"))
-		if err != nil {
-			panic(err)
-		}
-		if sops, err = sop.NewSet(real, fast); err != nil {
+		var err error
+		if sops, err = sop.NewSet(all...); err != nil {
 			panic(err)
 		}
 	})
@@ -127,11 +130,16 @@ func mustLoc(name string) *time.Location {
 }
 
 func newHarness(t *testing.T, start time.Time) *harness {
+	return newHarnessWith(t, start, loadSOPs(t))
+}
+
+// newHarnessWith runs the workflows with the SOP versions of set.
+func newHarnessWith(t *testing.T, start time.Time, set *sop.Set) *harness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	rec := &recorder{obligations: map[string]ObligationRecord{}}
-	Register(env, loadSOPs(t))
+	Register(env, set)
 	env.RegisterActivityWithOptions(rec.record, activity.RegisterOptions{Name: ActivityRecord})
 	env.RegisterActivityWithOptions(rec.shred, activity.RegisterOptions{Name: ActivityShredIdentity})
 	return &harness{t: t, env: env, rec: rec}

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -36,8 +35,12 @@ const (
 	ReferralUnrouted = "unrouted"
 )
 
-// DeclineReasons a provider may give.
-var DeclineReasons = []string{"no_capacity", "service_not_available", "outside_area", "language", "eligibility", "conflict_of_interest", "other"}
+// ReferralOpen reports whether a referral of that status is still open:
+// pending (with a provider, or being routed) or accepted. An open referral
+// can be withdrawn, and keeps its case from closing.
+func ReferralOpen(status string) bool {
+	return status == ReferralPending || status == ReferralAccepted
+}
 
 // ReferralWorkflowID is the workflow ID of a referral.
 func ReferralWorkflowID(referralID string) string { return "referral-" + referralID }
@@ -75,12 +78,12 @@ type ReferralState struct {
 	Seq          int
 }
 
-// AnswerCommand is a provider's answer.
+// AnswerCommand is a provider's answer (accept, decline, progress,
+// complete), or the case owner's withdrawal.
 type AnswerCommand struct {
 	Command
-	ActorAgencyID string
-	Reason        string // decline reason
-	Outcome       string // completion outcome
+	Reason  string // decline reason: one of the SOP's decline_reasons
+	Outcome string // completion outcome: one of the SOP's completion_outcomes
 }
 
 type referralRun struct {
@@ -129,9 +132,7 @@ func (c *Cases) Referral(ctx workflow.Context, in ReferralInput) error {
 	if err := r.route(); err != nil {
 		return err
 	}
-	err := workflow.Await(ctx, func() bool {
-		return r.state.Status != ReferralPending && r.state.Status != ReferralAccepted
-	})
+	err := workflow.Await(ctx, func() bool { return !ReferralOpen(r.state.Status) })
 	if err != nil {
 		return err
 	}
@@ -179,6 +180,7 @@ func (r *referralRun) nextProvider() (string, error) {
 	var agency string
 	err := workflow.ExecuteActivity(ctx, ActivityNextProvider, ProviderQuery{
 		Service: r.in.Service, Region: r.in.Region, Exclude: r.state.Tried, Requested: requested, At: workflow.Now(r.ctx),
+		Beds: r.holdsBeds(),
 	}).Get(ctx, &agency)
 	if err != nil {
 		return "", fmt.Errorf("route referral %s: %w", r.in.ReferralID, err)
@@ -348,6 +350,7 @@ func (r *referralRun) event(kind, actor string, data map[string]string) EventRec
 
 func (r *referralRun) record(ctx workflow.Context, in ReferralRecordInput) error {
 	in.Referral = r.row()
+	addressAgencies(r.procedure, in.Obligations, in.Notifications)
 	ctx = workflow.WithActivityOptions(ctx, readModelActivity)
 	if err := workflow.ExecuteActivity(ctx, ActivityRecordReferral, in).Get(ctx, nil); err != nil {
 		return fmt.Errorf("record referral %s: %w", r.in.ReferralID, err)
@@ -373,88 +376,116 @@ type ReferralStatus struct {
 	AgencyID   string
 }
 
-func (r *referralRun) register() error {
-	ctx := r.ctx
-	if err := workflow.SetQueryHandler(ctx, QueryReferral, func() (ReferralState, error) { return r.state, nil }); err != nil {
+// referralCommands are the commands on a referral: the provider's answers
+// and the case owner's withdrawal, who gives them, the rules they must keep
+// and the step they take.
+var referralCommands = []referralRule{
+	{name: UpdateAccept, roles: providers, rules: []referralCheck{awaitingAnswer, addressedToActor, beforeDeadline}, step: (*referralRun).accept},
+	{name: UpdateDecline, roles: providers, rules: []referralCheck{awaitingAnswer, addressedToActor, beforeDeadline, knownDeclineReason}, step: (*referralRun).decline},
+	{name: UpdateProgress, roles: providers, rules: []referralCheck{accepted, heldByActor}, step: (*referralRun).progress},
+	{name: UpdateComplete, roles: providers, rules: []referralCheck{accepted, heldByActor, knownCompletionOutcome}, step: (*referralRun).complete},
+	{name: UpdateWithdraw, roles: referrers, rules: []referralCheck{stillOpen}, step: (*referralRun).withdrawByOwner},
+}
+
+// referralRule is one row of referralCommands.
+type referralRule struct {
+	name  string
+	roles []string
+	rules []referralCheck
+	step  func(r *referralRun, ctx workflow.Context, c AnswerCommand) (ReferralState, error)
+}
+
+// referralCheck is a precondition of a referral command, as rule is of a case command.
+type referralCheck func(r *referralRun, c AnswerCommand) error
+
+// allows answers whether the referral allows the command now, or the first rule it breaks.
+func (r *referralRun) allows(row referralRule, c AnswerCommand) error {
+	if err := hasRole(row.roles, c.Command, row.name); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name     string
-		handler  any
-		validate any
-	}{
-		{UpdateAccept, r.accept, func(c AnswerCommand) error { return r.checkAnswer(c) }},
-		{UpdateDecline, r.decline, func(c AnswerCommand) error { return r.checkDecline(c) }},
-		{UpdateProgress, r.progress, func(c AnswerCommand) error { return r.checkAccepted(c) }},
-		{UpdateComplete, r.complete, func(c AnswerCommand) error { return r.checkAccepted(c) }},
-		{UpdateWithdraw, func(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
-			r.withdraw(ctx, "withdrawn_by_owner")
-			return r.state, nil
-		}, func(c AnswerCommand) error { return r.checkOpenReferral() }},
-	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validate}); err != nil {
+	for _, check := range row.rules {
+		if err := check(r, c); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *referralRun) checkAnswer(c AnswerCommand) error {
-	switch {
-	case r.state.Status != ReferralPending || r.answered:
+func (r *referralRun) register() error {
+	ctx := r.ctx
+	if err := workflow.SetQueryHandler(ctx, QueryReferral, func() (ReferralState, error) { return r.state, nil }); err != nil {
+		return err
+	}
+	for _, row := range referralCommands {
+		validate := func(c AnswerCommand) error { return r.allows(row, c) }
+		handle := func(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
+			return locked(ctx, r.mu, func() error { return r.allows(row, c) }, func() (ReferralState, error) { return row.step(r, ctx, c) })
+		}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, row.name, handle, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
+			return fmt.Errorf("register update %s: %w", row.name, err)
+		}
+	}
+	return nil
+}
+
+// awaitingAnswer: the current provider has not answered yet.
+func awaitingAnswer(r *referralRun, _ AnswerCommand) error {
+	if r.state.Status != ReferralPending || r.answered {
 		return ruleError("already_answered", "the referral was already answered, redirected or withdrawn")
-	case c.ActorAgencyID != r.state.AgencyID:
+	}
+	return nil
+}
+
+func addressedToActor(r *referralRun, c AnswerCommand) error {
+	if c.ActorAgencyID != r.state.AgencyID {
 		return ruleError("not_addressee", "the referral is not addressed to your agency")
-	case !workflow.Now(r.ctx).Before(r.state.DueAt):
+	}
+	return nil
+}
+
+func beforeDeadline(r *referralRun, _ AnswerCommand) error {
+	if !workflow.Now(r.ctx).Before(r.state.DueAt) {
 		return ruleError("deadline_passed", "the answer deadline has passed; the referral goes to the next provider")
 	}
 	return nil
 }
 
-func (r *referralRun) checkDecline(c AnswerCommand) error {
-	if err := r.checkAnswer(c); err != nil {
-		return err
-	}
-	if !slices.Contains(DeclineReasons, c.Reason) {
-		return ruleError("bad_reason", "decline reason must be one of %v", DeclineReasons)
+func knownDeclineReason(r *referralRun, c AnswerCommand) error {
+	if !r.procedure.IsDeclineReason(c.Reason) {
+		return ruleError("bad_reason", "decline reason must be one of %v", r.procedure.DeclineReasons)
 	}
 	return nil
 }
 
-func (r *referralRun) checkOpenReferral() error {
-	if r.state.Status != ReferralPending && r.state.Status != ReferralAccepted {
-		return ruleError("referral_closed", "the referral is already %s", r.state.Status)
-	}
-	return nil
-}
-
-func (r *referralRun) checkAccepted(c AnswerCommand) error {
+func accepted(r *referralRun, _ AnswerCommand) error {
 	if r.state.Status != ReferralAccepted {
 		return ruleError("not_accepted", "the referral is %s, not accepted", r.state.Status)
 	}
+	return nil
+}
+
+func heldByActor(r *referralRun, c AnswerCommand) error {
 	if c.ActorAgencyID != r.state.AgencyID {
 		return ruleError("not_addressee", "the referral is not with your agency")
 	}
 	return nil
 }
 
-func (r *referralRun) lockAndCheck(ctx workflow.Context, check func() error) error {
-	if err := r.mu.Lock(ctx); err != nil {
-		return err
+func knownCompletionOutcome(r *referralRun, c AnswerCommand) error {
+	if !r.procedure.IsCompletionOutcome(c.Outcome) {
+		return ruleError("bad_outcome", "completion outcome must be one of %v", r.procedure.CompletionOutcomes)
 	}
-	if err := check(); err != nil {
-		r.mu.Unlock()
-		return err
+	return nil
+}
+
+func stillOpen(r *referralRun, _ AnswerCommand) error {
+	if !ReferralOpen(r.state.Status) {
+		return ruleError("referral_closed", "the referral is already %s", r.state.Status)
 	}
 	return nil
 }
 
 func (r *referralRun) accept(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
-	if err := r.lockAndCheck(ctx, func() error { return r.checkAnswer(c) }); err != nil {
-		return ReferralState{}, err
-	}
-	defer r.mu.Unlock()
 	if r.holdsBeds() {
 		actx := workflow.WithActivityOptions(ctx, readModelActivity)
 		var held bool
@@ -481,10 +512,6 @@ func (r *referralRun) accept(ctx workflow.Context, c AnswerCommand) (ReferralSta
 }
 
 func (r *referralRun) decline(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
-	if err := r.lockAndCheck(ctx, func() error { return r.checkDecline(c) }); err != nil {
-		return ReferralState{}, err
-	}
-	defer r.mu.Unlock()
 	now := workflow.Now(ctx)
 	r.answered, r.declined = true, true
 	rec := r.base(now)
@@ -504,10 +531,6 @@ func (r *referralRun) decline(ctx workflow.Context, c AnswerCommand) (ReferralSt
 }
 
 func (r *referralRun) progress(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
-	if err := r.lockAndCheck(ctx, func() error { return r.checkAccepted(c) }); err != nil {
-		return ReferralState{}, err
-	}
-	defer r.mu.Unlock()
 	rec := r.base(workflow.Now(ctx))
 	rec.Events = append(rec.Events, r.event("referral_progress", c.ActorID, map[string]string{"note_id": c.NoteID}))
 	if err := r.record(ctx, rec); err != nil {
@@ -517,10 +540,6 @@ func (r *referralRun) progress(ctx workflow.Context, c AnswerCommand) (ReferralS
 }
 
 func (r *referralRun) complete(ctx workflow.Context, c AnswerCommand) (ReferralState, error) {
-	if err := r.lockAndCheck(ctx, func() error { return r.checkAccepted(c) }); err != nil {
-		return ReferralState{}, err
-	}
-	defer r.mu.Unlock()
 	if err := r.freeBed(ctx); err != nil {
 		return ReferralState{}, err
 	}
@@ -535,18 +554,26 @@ func (r *referralRun) complete(ctx workflow.Context, c AnswerCommand) (ReferralS
 	return r.state, nil
 }
 
-// withdraw ends the referral wherever it stands: the pending answer is
-// cancelled, a held bed is freed.
+// withdrawByOwner is the case owner's withdrawal (UpdateWithdraw).
+func (r *referralRun) withdrawByOwner(ctx workflow.Context, _ AnswerCommand) (ReferralState, error) {
+	r.withdrawLocked(ctx, "withdrawn_by_owner")
+	return r.state, nil
+}
+
+// withdraw ends the referral on the case's signal (consent withdrawn, case
+// closing), unless it has ended already.
 func (r *referralRun) withdraw(ctx workflow.Context, reason string) {
 	r.withdrawing = true
 	defer func() { r.withdrawing = false }()
-	if err := r.mu.Lock(ctx); err != nil {
-		return
-	}
-	defer r.mu.Unlock()
-	if r.state.Status != ReferralPending && r.state.Status != ReferralAccepted {
-		return
-	}
+	_, _ = locked(ctx, r.mu, func() error { return stillOpen(r, AnswerCommand{}) }, func() (struct{}, error) {
+		r.withdrawLocked(ctx, reason)
+		return struct{}{}, nil
+	})
+}
+
+// withdrawLocked ends the open referral wherever it stands: the pending
+// answer is cancelled, a held bed is freed. The caller holds r.mu.
+func (r *referralRun) withdrawLocked(ctx workflow.Context, reason string) {
 	if err := r.freeBed(ctx); err != nil {
 		workflow.GetLogger(ctx).Error("free bed", "referral_id", r.in.ReferralID, "error", err)
 	}
@@ -567,10 +594,9 @@ func (r *referralRun) withdraw(ctx workflow.Context, reason string) {
 	r.tellCase(ctx)
 }
 
-// BedService is the service whose acceptance holds a bed.
-const BedService = "shelter"
-
-func (r *referralRun) holdsBeds() bool { return r.in.Service == BedService }
+// holdsBeds reports whether accepting the referral holds a bed of the
+// provider: its service is the SOP's bed service (beds: true).
+func (r *referralRun) holdsBeds() bool { return r.in.Service == r.procedure.BedService }
 
 func (r *referralRun) freeBed(ctx workflow.Context) error {
 	if !r.state.BedHeld {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+
+	"github.com/nrm-tm/nrm/internal/sop"
 )
 
 // directory stands in for the agency directory behind the routing and bed
@@ -85,7 +87,11 @@ func newReferralHarness(t *testing.T, d *directory) *harness {
 }
 
 func newCaseAndReferralHarness(t *testing.T, d *directory) *harness {
-	h := newHarness(t, monday)
+	return newCaseAndReferralHarnessWith(t, d, loadSOPs(t))
+}
+
+func newCaseAndReferralHarnessWith(t *testing.T, d *directory, set *sop.Set) *harness {
+	h := newHarnessWith(t, monday, set)
 	h.env.RegisterActivityWithOptions(d.next, activity.RegisterOptions{Name: ActivityNextProvider})
 	h.env.RegisterActivityWithOptions(d.hold, activity.RegisterOptions{Name: ActivityHoldBed})
 	h.env.RegisterActivityWithOptions(d.free, activity.RegisterOptions{Name: ActivityFreeBed})
@@ -101,7 +107,7 @@ func referralInput(service string) ReferralInput {
 }
 
 func answer(agency string) AnswerCommand {
-	return AnswerCommand{Command: Command{ActorID: "worker-" + agency}, ActorAgencyID: agency}
+	return AnswerCommand{Command: Command{ActorID: "worker-" + agency, ActorAgencyID: agency}}
 }
 
 func (h *harness) runReferral(in ReferralInput) {
@@ -120,7 +126,7 @@ func TestReferralAcceptedInTime(t *testing.T) {
 	h.update(time.Minute, UpdateAccept, answer("shelter-a"), "")
 	h.update(time.Minute, UpdateAccept, answer("shelter-a"), "already_answered")
 	h.update(time.Hour, UpdateProgress, answer("shelter-a"), "")
-	h.update(time.Hour, UpdateComplete, AnswerCommand{Command: Command{ActorID: "w"}, ActorAgencyID: "shelter-a", Outcome: "service_provided"}, "")
+	h.update(time.Hour, UpdateComplete, AnswerCommand{Command: Command{ActorID: "w", ActorAgencyID: "shelter-a"}, Outcome: "service_provided"}, "")
 	h.runReferral(referralInput("shelter"))
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow: %v", err)
@@ -140,8 +146,8 @@ func TestReferralAcceptedInTime(t *testing.T) {
 func TestReferralDeclinedThenRedirected(t *testing.T) {
 	d := &directory{providers: []string{"a", "b"}}
 	h := newReferralHarness(t, d)
-	h.update(time.Hour, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w"}, ActorAgencyID: "a", Reason: "because"}, "bad_reason")
-	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w"}, ActorAgencyID: "a", Reason: "no_capacity"}, "")
+	h.update(time.Hour, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w", ActorAgencyID: "a"}, Reason: "because"}, "bad_reason")
+	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w", ActorAgencyID: "a"}, Reason: "no_capacity"}, "")
 	h.update(time.Minute, UpdateAccept, answer("b"), "")
 	h.runReferral(referralInput("legal_aid"))
 	if got := d.events(); !slices.Contains(got, "referral_declined") || !slices.Contains(got, "referral_redirected") || !slices.Contains(got, "referral_accepted") {
@@ -191,8 +197,8 @@ func TestReferralAnswerAfterDeadlineRefused(t *testing.T) {
 func TestReferralAllProvidersExhausted(t *testing.T) {
 	d := &directory{providers: []string{"a", "b"}}
 	h := newReferralHarness(t, d)
-	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w"}, ActorAgencyID: "a", Reason: "no_capacity"}, "")
-	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w"}, ActorAgencyID: "b", Reason: "language"}, "")
+	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w", ActorAgencyID: "a"}, Reason: "no_capacity"}, "")
+	h.update(time.Minute, UpdateDecline, AnswerCommand{Command: Command{ActorID: "w", ActorAgencyID: "b"}, Reason: "language"}, "")
 	h.runReferral(referralInput("legal_aid"))
 	if !h.env.IsWorkflowCompleted() || h.env.GetWorkflowError() != nil {
 		t.Fatalf("completed %v err %v", h.env.IsWorkflowCompleted(), h.env.GetWorkflowError())
@@ -237,9 +243,9 @@ func TestConsentWithdrawalWithdrawsReferrals(t *testing.T) {
 	d := &directory{providers: []string{"a"}, beds: map[string]int{"a": 3}}
 	h := newCaseAndReferralHarness(t, d)
 	var withOpen CaseState
-	h.update(time.Hour, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer"}, ActorAgencyID: "police", ReferralID: "r9", Service: "legal_aid"}, "not_yet")
-	h.update(time.Minute, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer"}, ActorAgencyID: "police", ReferralID: "r1", Service: "shelter"}, "")
-	h.update(time.Minute, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer"}, ActorAgencyID: "police", ReferralID: "r2", Service: "shelter"}, "duplicate_referral")
+	h.update(time.Hour, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer", ActorAgencyID: "police"}, ReferralID: "r9", Service: "legal_aid"}, "not_yet")
+	h.update(time.Minute, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer", ActorAgencyID: "police"}, ReferralID: "r1", Service: "shelter"}, "")
+	h.update(time.Minute, UpdateRefer, ReferCommand{Command: Command{ActorID: "officer", ActorAgencyID: "police"}, ReferralID: "r2", Service: "shelter"}, "duplicate_referral")
 	h.update(time.Minute, UpdateRequestClosure, ClosureCommand{Command: Command{ActorID: "officer"}, Reason: "lost_contact"}, "open_referrals")
 	h.state(time.Minute, &withOpen)
 	h.update(time.Minute, UpdateWithdrawConsent, Command{ActorID: "officer"}, "")

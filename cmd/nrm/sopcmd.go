@@ -240,9 +240,30 @@ func sopWriteSummary(out io.Writer, s *sop.SOP, set *sop.Set, active *sop.SOP, l
 		p("%s\t%s", label, strings.Join(holidays[i:min(i+6, len(holidays))], " "))
 	}
 	p("child track\tunder %d years of age", s.ChildAgeUnder)
-	p("recovery period\tat least %s", dash(s.RecoveryMinimum.String()))
-	p("follow-up\t%s after closure is approved", s.FollowUpAfter)
+	p("recovery period\tat least %s; one extension at most %dd", dash(s.RecoveryMinimum.String()), s.RecoveryMaxExtensionDays)
+	if f, ok := s.FollowUp(); ok {
+		p("follow-up\tdue %s after closure is approved (%s)", f.Due, f.ID)
+	} else {
+		p("follow-up\t- (no obligation is met by follow_up_done)")
+	}
 	p("retention\tidentity destroyed %s after closure", s.IdentityRetention)
+	if s.BedService != "" {
+		p("beds\tcounted by the %s service", s.BedService)
+	} else {
+		p("beds\tcounted by no service")
+	}
+	p("")
+
+	p("ROLE\tANSWERED BY")
+	for _, role := range sop.AgencyRoles {
+		agency := s.AgencyFor(role)
+		if agency == sop.CaseAgency {
+			agency += " (the agency that opened the case)"
+		} else {
+			agency = "agency type " + agency
+		}
+		p("  %s\t%s", role, agency)
+	}
 	p("")
 
 	count := map[string]map[string]int{}
@@ -273,17 +294,19 @@ func sopWriteSummary(out io.Writer, s *sop.SOP, set *sop.Set, active *sop.SOP, l
 	p("  presumed victim, child\t%s", sop.GroupsString(s.Screening.PresumedVictim.Child))
 	p("")
 
-	p("SERVICES (%d)\tURGENT\tRESPONSE DUE\tREMIND\tLABEL", len(s.Services))
-	for _, sv := range s.Services {
-		urgent := "no"
-		if sv.Urgent {
-			urgent = "yes"
+	yesNo := func(b bool) string {
+		if b {
+			return "yes"
 		}
-		p("  %s\t%s\t%s\t%s\t%s", sv.ID, urgent, sv.ResponseDue, durs(sv.Remind), sv.Label.In(lang))
+		return "no"
+	}
+	p("SERVICES (%d)\tURGENT\tRESPONSE DUE\tREMIND\tBEDS\tLABEL", len(s.Services))
+	for _, sv := range s.Services {
+		p("  %s\t%s\t%s\t%s\t%s\t%s", sv.ID, yesNo(sv.Urgent), sv.ResponseDue, durs(sv.Remind), yesNo(sv.Beds), sv.Label.In(lang))
 	}
 	p("")
 
-	p("OBLIGATIONS (%d)\tWHEN\tSTARTS ON\tMET BY\tDUE\tREMIND\tOWNER\tESCALATE TO", len(s.Obligations))
+	p("OBLIGATIONS (%d)\tWHEN\tSTARTS ON\tMET BY\tDUE\tREMIND\tOWNER\tESCALATE TO\tFORBIDS", len(s.Obligations))
 	for _, o := range s.Obligations {
 		when := dash(o.When)
 		if o.When == "" {
@@ -294,11 +317,13 @@ func sopWriteSummary(out io.Writer, s *sop.SOP, set *sop.Set, active *sop.SOP, l
 		if o.Kind == sop.KindProtected {
 			due, metBy = "protected for "+o.Duration.String(), "(nothing: a protected period)"
 		}
-		p("  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when, o.StartsOn, dash(metBy), dash(due), durs(o.Remind),
-			dash(o.Owner), dash(strings.Join(o.EscalateTo, ", ")))
+		p("  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when, o.StartsOn, dash(metBy), dash(due), durs(o.Remind),
+			dash(o.Owner), dash(strings.Join(o.EscalateTo, ", ")), dash(strings.Join(o.Forbids, ", ")))
 	}
 	p("")
 	p("CLOSURE REASONS\t%s", strings.Join(s.ClosureReasons, ", "))
+	p("DECLINE REASONS\t%s", strings.Join(s.DeclineReasons, ", "))
+	p("COMPLETION OUTCOMES\t%s", strings.Join(s.CompletionOutcomes, ", "))
 }
 
 func sopDiff(args []string, stdout, stderr io.Writer) int {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,5 +204,87 @@ func TestSOPDiff(t *testing.T) {
 	}
 	if code, _, stderr := runSOP(t, "diff", realSOPFile, brokenFile); code != 1 || !strings.Contains(stderr, brokenFile+":") {
 		t.Errorf("broken: exit %d, %q", code, stderr)
+	}
+}
+
+// TestSOPPolicyKeys: the keys of 2026.2 are validated with file and line,
+// shown and compared.
+func TestSOPPolicyKeys(t *testing.T) {
+	const next = "../../sop/tm-nrm-2026.2.yaml"
+	code, stdout, stderr := runSOP(t, "diff", realSOPFile, next)
+	if code != 0 {
+		t.Fatalf("diff: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		`  ~ version: "2026.1" -> "2026.2"`,
+		`  ~ effective_from: "2026-01-01" -> "2027-01-01"`,
+		"obligation\n" + `  ~ recovery_period forbids: "" -> "conclusive_positive, conclusive_negative"`,
+		"3 change(s): 0 added, 0 removed, 3 changed",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("diff lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	code, stdout, stderr = runSOP(t, "show", "--sop", "../../sop", "2026.2")
+	if code != 0 {
+		t.Fatalf("show: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"one extension at most 365d",
+		"due 90d after closure is approved (follow_up)",
+		"counted by the shelter service",
+		"FORBIDS",
+		"conclusive_positive, conclusive_negative",
+		"DECLINE REASONS      no_capacity, service_not_available, outside_area, language, eligibility, conflict_of_interest, other",
+		"COMPLETION OUTCOMES  service_provided, partially_provided, person_left, not_needed, other",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !regexp.MustCompile(`\n  supervisor +case_agency \(the agency that opened the case\)\n`).MatchString(stdout) ||
+		!regexp.MustCompile(`\n  twg +agency type twg\n`).MatchString(stdout) {
+		t.Errorf("show lacks the role agencies:\n%s", stdout)
+	}
+
+	// Problems with the new keys, each on its line.
+	data, err := os.ReadFile(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, e := range [][2]string{
+		{"    max_extension: 365d\n", "    max_extension: 400d\n"},
+		{"forbids: [conclusive_positive, conclusive_negative]", "forbids: [conclusive_positive, referral_sent]"},
+		{"  - conflict_of_interest\n", "  - Conflict of interest\n"},
+		{"  twg: twg\n", "  minister: ministry\n"},
+		{"    urgent: true\n    beds: true\n", "    urgent: true\n    beds: sometimes\n"},
+	} {
+		if strings.Count(text, e[0]) != 1 {
+			t.Fatalf("edit %q does not match once", e[0])
+		}
+		text = strings.Replace(text, e[0], e[1], 1)
+	}
+	lineOf := func(s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") + 1 }
+	broken := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(broken, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runSOP(t, "validate", broken)
+	if code != 1 {
+		t.Fatalf("validate: exit %d", code)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%s:%d: bad_value: ", broken, lineOf("max_extension: 400d")),
+		fmt.Sprintf("%s:%d: bad_value: ", broken, lineOf("referral_sent]")),
+		fmt.Sprintf("%s:%d: bad_id: ", broken, lineOf("Conflict of interest")),
+		fmt.Sprintf("%s:%d: unknown_role: ", broken, lineOf("minister: ministry")),
+		fmt.Sprintf("%s:%d: bad_value: ", broken, lineOf("beds: sometimes")),
+		"5 problem(s)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate lacks %q:\n%s", want, stderr)
+		}
 	}
 }

@@ -164,6 +164,9 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
+	for i := range notes { // the SOP says which agency answers for the role
+		notes[i].RecipientAgencyType = active.AgencyFor(notes[i].RecipientRole)
+	}
 	year := now.In(active.Calendar.Location).Year()
 	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year, notes...); err != nil {
 		return nil, fmt.Errorf("open case: %w", err)

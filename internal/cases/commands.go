@@ -84,7 +84,7 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 	if err != nil {
 		return nil, err
 	}
-	wc := workflows.Command{ActorID: p.UserID.String()}
+	wc := actor(p)
 	if cmd.Note != nil {
 		id, err := s.addNote(ctx, c.ID, cmd.Note.Kind, p, cmd.Note.Body)
 		if err != nil {
@@ -102,6 +102,12 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 		return nil, err
 	}
 	return state, nil
+}
+
+// actor is who gives a command, as the workflows check it against their
+// command tables: the signed-in user, their role and their agency.
+func actor(p auth.Principal) workflows.Command {
+	return workflows.Command{ActorID: p.UserID.String(), ActorRole: string(p.Role), ActorAgencyID: p.AgencyID.String()}
 }
 
 func (s *Service) update(ctx context.Context, caseID uuid.UUID, name, updateID string, arg any) (*workflows.CaseState, error) {

@@ -42,8 +42,7 @@ func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID,
 	}
 	cmd := Command{CaseID: caseID, Update: workflows.UpdateRefer, Retry: retry,
 		Arg: func(wc workflows.Command) any {
-			return workflows.ReferCommand{Command: wc, ActorAgencyID: p.AgencyID.String(), ReferralID: referralID.String(),
-				Service: req.Service, RequestedAgencyID: requested}
+			return workflows.ReferCommand{Command: wc, ReferralID: referralID.String(), Service: req.Service, RequestedAgencyID: requested}
 		}}
 	if req.Note != "" {
 		cmd.Note = &Note{Kind: "referral", Body: req.Note}
@@ -73,7 +72,7 @@ func (s *Service) WithdrawReferral(ctx context.Context, p auth.Principal, caseID
 	if err != nil {
 		return nil, err
 	}
-	return s.referralUpdate(ctx, referralID, workflows.UpdateWithdraw, workflows.AnswerCommand{Command: workflows.Command{ActorID: p.UserID.String()}, ActorAgencyID: p.AgencyID.String()})
+	return s.referralUpdate(ctx, referralID, workflows.UpdateWithdraw, workflows.AnswerCommand{Command: actor(p)})
 }
 
 // ProviderView is what a provider sees of a referral: the minimum the
@@ -153,10 +152,10 @@ func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, up
 	if err != nil {
 		return nil, err
 	}
-	if ref.Status != workflows.ReferralPending && ref.Status != workflows.ReferralAccepted {
+	if !workflows.ReferralOpen(ref.Status) {
 		return nil, &RuleError{Rule: "referral_closed", Detail: "the referral is " + ref.Status}
 	}
-	cmd.ActorID, cmd.ActorAgencyID = p.UserID.String(), p.AgencyID.String()
+	cmd.Command = actor(p)
 	var noteID uuid.UUID
 	if note != "" {
 		if noteID, err = s.addNote(ctx, ref.CaseID, "referral_"+update, p, note); err != nil {

@@ -13,9 +13,10 @@ import (
 // An item added in b has Field "", From "" and To a summary of the item; an
 // item removed has Field "", From a summary and To ""; a changed field has
 // Field set and the old and new values in From and To (either may be "" when
-// the field was not set).
+// the field was not set). Keys a file leaves out are compared at their
+// defaults, so a diff lists what the engine would do differently.
 type Change struct {
-	Section string // general|calendar|dimension|indicator|screening|service|obligation|closure_reason
+	Section string // general|calendar|dimension|indicator|screening|service|obligation|closure_reason|decline_reason|completion_outcome|role_agency
 	ID      string // the item's ID (a date for holidays); "" for section-wide fields
 	Field   string
 	From    string
@@ -34,7 +35,8 @@ func (c Change) Kind() string {
 }
 
 // diffSections are the sections of a Change, in the order Diff sorts them.
-var diffSections = []string{"general", "calendar", "dimension", "indicator", "screening", "service", "obligation", "closure_reason"}
+var diffSections = []string{"general", "calendar", "dimension", "indicator", "screening", "service", "obligation", "closure_reason",
+	"decline_reason", "completion_outcome", "role_agency"}
 
 // Diff lists what changed from a to b, sorted by section (in the order of
 // the file), then ID, then field. The file name and hash are not compared.
@@ -45,7 +47,6 @@ func Diff(a, b *SOP) []Change {
 	d.text("general", "", "title", a.Title, b.Title)
 	d.field("general", "", "effective_from", dateString(a.EffectiveFrom, &a.Calendar), dateString(b.EffectiveFrom, &b.Calendar))
 	d.field("general", "", "child_age_under", strconv.Itoa(a.ChildAgeUnder), strconv.Itoa(b.ChildAgeUnder))
-	d.field("general", "", "follow_up_after", a.FollowUpAfter.String(), b.FollowUpAfter.String())
 	d.field("general", "", "retention.identity_after_closure", a.IdentityRetention.String(), b.IdentityRetention.String())
 
 	d.field("calendar", "", "timezone", a.Calendar.loc().String(), b.Calendar.loc().String())
@@ -70,6 +71,7 @@ func Diff(a, b *SOP) []Change {
 	items(d, "service", a.Services, b.Services, func(x Service) string { return x.ID }, serviceSummary,
 		func(id string, x, y Service) {
 			d.field("service", id, "urgent", strconv.FormatBool(x.Urgent), strconv.FormatBool(y.Urgent))
+			d.field("service", id, "beds", strconv.FormatBool(x.Beds), strconv.FormatBool(y.Beds))
 			d.field("service", id, "response_due", x.ResponseDue.String(), y.ResponseDue.String())
 			d.field("service", id, "remind", durationsString(x.Remind, ", "), durationsString(y.Remind, ", "))
 			d.text("service", id, "label", x.Label, y.Label)
@@ -85,9 +87,16 @@ func Diff(a, b *SOP) []Change {
 			d.field("obligation", id, "duration", x.Duration.String(), y.Duration.String())
 			d.field("obligation", id, "remind", durationsString(x.Remind, ", "), durationsString(y.Remind, ", "))
 			d.field("obligation", id, "escalate_to", strings.Join(x.EscalateTo, ", "), strings.Join(y.EscalateTo, ", "))
+			d.field("obligation", id, "forbids", strings.Join(x.Forbids, ", "), strings.Join(y.Forbids, ", "))
+			d.field("obligation", id, "max_extension", x.MaxExtension.String(), y.MaxExtension.String())
 			d.text("obligation", id, "label", x.Label, y.Label)
 		})
 	d.set("closure_reason", toSet(a.ClosureReasons), toSet(b.ClosureReasons), "closure reason")
+	d.set("decline_reason", toSet(a.DeclineReasons), toSet(b.DeclineReasons), "decline reason")
+	d.set("completion_outcome", toSet(a.CompletionOutcomes), toSet(b.CompletionOutcomes), "completion outcome")
+	for _, role := range AgencyRoles {
+		d.field("role_agency", role, "agency", a.AgencyFor(role), b.AgencyFor(role))
+	}
 
 	sort.SliceStable(d.out, func(i, j int) bool {
 		x, y := d.out[i], d.out[j]
@@ -224,6 +233,9 @@ func serviceSummary(s Service) string {
 	if s.Urgent {
 		b.WriteString("urgent ")
 	}
+	if s.Beds {
+		b.WriteString("beds ")
+	}
 	b.WriteString("response_due=" + s.ResponseDue.String())
 	if len(s.Remind) > 0 {
 		b.WriteString(" remind=" + durationsString(s.Remind, ","))
@@ -246,5 +258,7 @@ func obligationSummary(o Obligation) string {
 	add("duration", o.Duration.String())
 	add("remind", durationsString(o.Remind, ","))
 	add("escalate_to", strings.Join(o.EscalateTo, ","))
+	add("forbids", strings.Join(o.Forbids, ","))
+	add("max_extension", o.MaxExtension.String())
 	return strings.Join(parts, " ")
 }

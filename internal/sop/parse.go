@@ -427,7 +427,7 @@ func (p *parser) sop(root *yaml.Node) *SOP {
 	s := &SOP{}
 	top := p.mapping(root, "the SOP file", "sop", "version", "title", "effective_from", "calendar",
 		"child_age_under", "dimensions", "indicators", "screening", "services", "obligations",
-		"closure_reasons", "follow_up_after", "retention")
+		"closure_reasons", "decline_reasons", "completion_outcomes", "role_agencies", "follow_up_after", "retention")
 	if top == nil {
 		return s
 	}
@@ -475,9 +475,10 @@ func (p *parser) sop(root *yaml.Node) *SOP {
 	p.services(s, p.required(top, "services", what))
 	p.obligations(s, p.required(top, "obligations", what))
 	p.closureReasons(s, p.required(top, "closure_reasons", what))
-	if n := p.required(top, "follow_up_after", what); n != nil {
-		s.FollowUpAfter, _ = p.duration(n, "follow_up_after")
-	}
+	s.DeclineReasons = p.codes(top.get("decline_reasons"), "decline_reasons", "decline reason", DefaultDeclineReasons)
+	s.CompletionOutcomes = p.codes(top.get("completion_outcomes"), "completion_outcomes", "completion outcome", DefaultCompletionOutcomes)
+	p.roleAgencies(s, top.get("role_agencies"))
+	p.followUpAfter(s, top.get("follow_up_after"))
 	if n := p.required(top, "retention", what); n != nil {
 		r := p.mapping(n, "retention", "identity_after_closure")
 		if v := p.required(r, "identity_after_closure", "retention"); v != nil {
@@ -705,8 +706,21 @@ func (p *parser) services(s *SOP, n *yaml.Node) {
 	if n != nil && n.Kind == yaml.SequenceNode && len(items) == 0 {
 		p.add(n, RuleMissingKey, "services: at least one service is required")
 	}
+	bedsGiven, bedLine := false, 0
+	defer func() {
+		// Files that set beds on no service keep the engine's former rule:
+		// the shelter service counts beds.
+		if bedsGiven {
+			return
+		}
+		for i := range s.Services {
+			if s.Services[i].ID == DefaultBedService {
+				s.Services[i].Beds, s.BedService = true, DefaultBedService
+			}
+		}
+	}()
 	for _, item := range items {
-		m := p.mapping(item, "service", "id", "urgent", "response_due", "remind", "label")
+		m := p.mapping(item, "service", "id", "urgent", "beds", "response_due", "remind", "label")
 		if m == nil {
 			continue
 		}
@@ -716,6 +730,17 @@ func (p *parser) services(s *SOP, n *yaml.Node) {
 		what := "service " + name
 		if v := m.get("urgent"); v != nil {
 			sv.Urgent, _ = p.boolean(v, what+" urgent")
+		}
+		if v := m.get("beds"); v != nil {
+			bedsGiven = true
+			sv.Beds, _ = p.boolean(v, what+" beds")
+			if sv.Beds && bedLine > 0 {
+				p.add(v, RuleBadValue, "%s: only one service counts beds (the service on line %d already does)", what, bedLine)
+				sv.Beds = false
+			} else if sv.Beds {
+				bedLine = v.Line
+				s.BedService = sv.ID
+			}
 		}
 		if v := p.required(m, "response_due", what); v != nil {
 			sv.ResponseDue, _ = p.duration(v, what+" response_due")
@@ -750,15 +775,16 @@ func (p *parser) obligations(s *SOP, n *yaml.Node) {
 	seen := newIDs("obligation")
 	items := p.seq(n, "obligations")
 	type located struct {
-		o    Obligation
-		node *yaml.Node
-		due  *yaml.Node
+		o         Obligation
+		node      *yaml.Node
+		due       *yaml.Node
+		extension *yaml.Node
 	}
 	var all []located
 	unsure := false // an obligation whose kind or start could not be read
 	for _, item := range items {
 		m := p.mapping(item, "obligation", "id", "label", "when", "kind", "owner", "starts_on",
-			"met_by", "due", "remind", "escalate_to", "duration")
+			"met_by", "due", "remind", "escalate_to", "duration", "forbids", "max_extension")
 		if m == nil {
 			continue
 		}
@@ -833,6 +859,12 @@ func (p *parser) obligations(s *SOP, n *yaml.Node) {
 		}
 		remind := p.durations(m.get("remind"), what+" remind")
 		o.Remind = values(remind)
+		forbids := m.get("forbids")
+		o.Forbids = p.forbids(forbids, what)
+		extension := m.get("max_extension")
+		if extension != nil {
+			o.MaxExtension = p.maxExtension(extension, what)
+		}
 		for _, e := range p.seq(m.get("escalate_to"), what+" escalate_to") {
 			if r, ok := p.scalar(e, what+" escalate_to"); ok {
 				if !slices.Contains(EscalationRoles, r) {
@@ -858,6 +890,9 @@ func (p *parser) obligations(s *SOP, n *yaml.Node) {
 			if dur != nil {
 				p.add(dur, RuleInconsistentObligation, "%s: duration is for protected periods; a deadline has due", what)
 			}
+			if forbids != nil {
+				p.add(forbids, RuleInconsistentObligation, "%s: forbids is for protected periods; a deadline is met by events", what)
+			}
 			p.reminders(remind, o.Due, what, "due", RuleInconsistentObligation)
 		case KindProtected:
 			if dur == nil {
@@ -871,7 +906,7 @@ func (p *parser) obligations(s *SOP, n *yaml.Node) {
 			}
 			p.reminders(remind, o.Duration, what, "duration", RuleInconsistentObligation)
 		}
-		all = append(all, located{o: o, node: item, due: due})
+		all = append(all, located{o: o, node: item, due: due, extension: extension})
 		s.Obligations = append(s.Obligations, o)
 	}
 
@@ -892,10 +927,26 @@ func (p *parser) obligations(s *SOP, n *yaml.Node) {
 	if n != nil && n.Kind == yaml.SequenceNode && recovery == nil && !unsure {
 		p.add(p.at(n), RuleInconsistentObligation, "obligations: the recovery and reflection period is missing: a protected obligation with starts_on: preliminary_positive and a duration")
 	}
+	// Only the recovery period is extended (extend_recovery).
+	for i := range all {
+		if l := &all[i]; l.extension != nil && l != recovery {
+			p.add(l.extension, RuleInconsistentObligation, "obligation %s: max_extension is for the recovery period (the protected obligation that starts on preliminary_positive)", l.o.ID)
+		}
+	}
 	if recovery == nil {
 		return
 	}
 	s.RecoveryMinimum = recovery.o.Duration
+	extension := recovery.o.MaxExtension
+	if extension.IsZero() {
+		extension = MaxExtension
+		for i := range s.Obligations {
+			if s.Obligations[i].ID == recovery.o.ID {
+				s.Obligations[i].MaxExtension = extension
+			}
+		}
+	}
+	s.RecoveryMaxExtensionDays = extension.N
 	// The conclusive decision must not be due before the recovery period ends.
 	for _, l := range all {
 		if l.o.Kind != KindDeadline || l.o.StartsOn != recovery.o.StartsOn || l.o.Due.IsZero() || s.RecoveryMinimum.IsZero() {
@@ -924,5 +975,112 @@ func (p *parser) closureReasons(s *SOP, n *yaml.Node) {
 		if _, ok := seen.seen[r]; !ok {
 			p.add(p.at(n), RuleMissingKey, "closure_reasons: %q is required (the engine closes cases with it)", r)
 		}
+	}
+}
+
+// forbids reads what a protected period forbids: events of ForbiddableEvents, each once.
+func (p *parser) forbids(n *yaml.Node, what string) []string {
+	var out []string
+	for _, e := range p.seq(n, what+" forbids") {
+		ev, ok := p.event(e, what+" forbids")
+		switch {
+		case !ok:
+		case !slices.Contains(ForbiddableEvents, ev):
+			p.add(e, RuleBadValue, "%s: forbids %q: a protected period can forbid only %s", what, ev, strings.Join(ForbiddableEvents, ", "))
+		case slices.Contains(out, ev):
+			p.add(e, RuleDuplicateID, "%s: forbids %q given twice", what, ev)
+		default:
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// maxExtension reads the bound of one extension of the recovery period: whole
+// calendar days, at most MaxExtension.
+func (p *parser) maxExtension(n *yaml.Node, what string) Duration {
+	d, ok := p.duration(n, what+" max_extension")
+	switch {
+	case !ok:
+	case d.Unit != Days:
+		p.add(n, RuleBadValue, "%s: max_extension %s: an extension is counted in calendar days (e.g. 365d)", what, d)
+	case d.N > MaxExtension.N:
+		p.add(n, RuleBadValue, "%s: max_extension %s is longer than %s, the most one extension may be", what, d, MaxExtension)
+	default:
+		return d
+	}
+	return Duration{}
+}
+
+// codes reads an optional list of codes (decline reasons, completion
+// outcomes): IDs, each once, at least one. Absent, it is def.
+func (p *parser) codes(n *yaml.Node, key, what string, def []string) []string {
+	if n == nil {
+		return append([]string(nil), def...)
+	}
+	seen := newIDs(what)
+	var out []string
+	items := p.seq(n, key)
+	for _, item := range items {
+		if id, ok := p.id(item, what); ok && p.unique(seen, id, item) {
+			out = append(out, id)
+		}
+	}
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		p.add(p.at(n), RuleMissingKey, "%s: at least one %s is required (leave the key out for the defaults: %s)", key, what, strings.Join(def, ", "))
+	}
+	return out
+}
+
+// roleAgencies reads which agency answers for each role: CaseAgency or an
+// agency type. Roles left out keep DefaultAgencyFor.
+func (p *parser) roleAgencies(s *SOP, n *yaml.Node) {
+	s.RoleAgencies = map[string]string{}
+	for _, role := range AgencyRoles {
+		s.RoleAgencies[role] = DefaultAgencyFor(role)
+	}
+	const what = "role_agencies"
+	if n == nil || !p.is(n, yaml.MappingNode, what, "a mapping of roles to case_agency or an agency type") {
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || !slices.Contains(AgencyRoles, k.Value) {
+			p.add(k, RuleUnknownRole, "%s: %q is not one of %s", what, k.Value, strings.Join(AgencyRoles, ", "))
+			continue
+		}
+		if seen[k.Value] {
+			p.add(k, RuleDuplicateKey, "%s: role %q given twice", what, k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		agency, ok := p.id(v, what+" "+k.Value)
+		if !ok {
+			continue
+		}
+		if k.Value == "opening_agency" && agency != CaseAgency {
+			p.add(v, RuleBadValue, "%s: the opening agency is the case's own agency: write %s", what, CaseAgency)
+			continue
+		}
+		s.RoleAgencies[k.Value] = agency
+	}
+}
+
+// followUpAfter checks the key that files before version 2026.2 of the Turkmen
+// SOP carry. The follow-up deadline is the obligation that closure_approved
+// starts and follow_up_done meets; nothing reads follow_up_after, so it is
+// accepted only where it agrees with that obligation's due.
+func (p *parser) followUpAfter(s *SOP, n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	d, ok := p.duration(n, "follow_up_after")
+	if !ok {
+		return
+	}
+	if o, found := s.FollowUp(); found && !o.Due.IsZero() && o.Due != d {
+		p.add(n, RuleInconsistentObligation, "follow_up_after %s disagrees with obligation %s, due %s after closure_approved; "+
+			"the obligation sets the follow-up deadline: remove follow_up_after", d, o.ID, o.Due)
 	}
 }

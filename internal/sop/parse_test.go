@@ -87,8 +87,8 @@ func TestMinimalIsValid(t *testing.T) {
 		!slices.Equal(o.EscalateTo, []string{"supervisor", "twg"}) || o.Owner != "competent_authority" || o.StartsOn != "case_opened" {
 		t.Errorf("preliminary_decision = %+v", o)
 	}
-	if s.RecoveryMinimum != MustParseDuration("30d") || s.FollowUpAfter != MustParseDuration("90d") || s.IdentityRetention != MustParseDuration("1826d") {
-		t.Errorf("durations: recovery %s follow-up %s retention %s", s.RecoveryMinimum, s.FollowUpAfter, s.IdentityRetention)
+	if s.RecoveryMinimum != MustParseDuration("30d") || s.IdentityRetention != MustParseDuration("1826d") {
+		t.Errorf("durations: recovery %s retention %s", s.RecoveryMinimum, s.IdentityRetention)
 	}
 	if sv, ok := s.Service("shelter"); !ok || !sv.Urgent || sv.ResponseDue != MustParseDuration("4h") || sv.Label["tk"] != "Başpena" {
 		t.Errorf("shelter = %+v", sv)
@@ -126,7 +126,7 @@ func TestStrictLoading(t *testing.T) {
 		{"duplicate top-level key", []string{"child_age_under: 18\n", "child_age_under: 18\nchild_age_under: 17 # want: duplicate_key\n"}},
 		{"duplicate language", []string{"      tk: Başpena\n", "      tk: Başpena\n      tk: Başpena # want: duplicate_key\n"}},
 		// missing_key
-		{"missing follow_up_after", []string{"sop: test-min\n", "sop: test-min # want: missing_key\n", "follow_up_after: 90d\n", ""}},
+		{"missing retention", []string{"sop: test-min\n", "sop: test-min # want: missing_key\n", "retention:\n  identity_after_closure: 1826d\n", ""}},
 		{"missing service response_due", []string{"  - id: shelter\n    urgent: true\n    response_due: 4h\n", "  - id: shelter # want: missing_key\n    urgent: true\n"}},
 		{"missing retention key", []string{"retention:\n  identity_after_closure: 1826d\n", "retention: # want: missing_key\n  identity: 5d # want: unknown_key\n"}},
 		{"missing required closure reason", []string{"closure_reasons: [consent_withdrawn, not_identified, other]", "closure_reasons: [consent_withdrawn, other] # want: missing_key"}},
@@ -207,6 +207,36 @@ func TestStrictLoading(t *testing.T) {
 		{"met by its own start", []string{"met_by: [preliminary_positive, preliminary_negative]", "met_by: [preliminary_positive, case_opened] # want: cycle"}},
 		{"starts on an obligation event", []string{"    starts_on: case_opened\n", "    starts_on: obligation_breached # want: cycle\n"}},
 		{"met by an obligation event", []string{"met_by: [preliminary_positive, preliminary_negative]", "met_by: [preliminary_positive, obligation_met] # want: cycle"}},
+		// beds
+		{"beds not a boolean", []string{"    urgent: true\n", "    urgent: true\n    beds: some # want: bad_value\n"}},
+		{"two services count beds", []string{"    urgent: true\n", "    urgent: true\n    beds: true\n", "obligations:\n",
+			"  - {id: medical, urgent: true, beds: true, response_due: 4h, label: {en: Medical, ru: Медицинская помощь, tk: Lukmançylyk kömegi}} # want: bad_value\nobligations:\n"}},
+		// decline_reasons and completion_outcomes
+		{"decline reason ID", []string{"follow_up_after:", "decline_reasons: [no_capacity, No Room] # want: bad_id\nfollow_up_after:"}},
+		{"decline reason twice", []string{"follow_up_after:", "decline_reasons: [no_capacity, other, no_capacity] # want: duplicate_id\nfollow_up_after:"}},
+		{"no decline reason", []string{"follow_up_after:", "decline_reasons: [] # want: missing_key\nfollow_up_after:"}},
+		{"completion outcomes not a list", []string{"follow_up_after:", "completion_outcomes: done # want: bad_value\nfollow_up_after:"}},
+		{"completion outcome null", []string{"follow_up_after:", "completion_outcomes:\n  - service_provided\n  - # want: bad_value\nfollow_up_after:"}},
+		// role_agencies
+		{"role agencies: unknown role", []string{"follow_up_after:", "role_agencies:\n  twg: twg\n  police: law_enforcement # want: unknown_role\nfollow_up_after:"}},
+		{"role agencies: not an agency type", []string{"follow_up_after:", "role_agencies:\n  twg: TWG office # want: bad_id\nfollow_up_after:"}},
+		{"role agencies: opening agency elsewhere", []string{"follow_up_after:", "role_agencies:\n  opening_agency: ngo # want: bad_value\nfollow_up_after:"}},
+		{"role agencies: role twice", []string{"follow_up_after:", "role_agencies:\n  twg: twg\n  twg: secretariat # want: duplicate_key\nfollow_up_after:"}},
+		{"role agencies: not a mapping", []string{"follow_up_after:", "role_agencies: [twg] # want: bad_value\nfollow_up_after:"}},
+		// forbids
+		{"forbids on a deadline", []string{"    due: 90d\n", "    due: 90d\n    forbids: [closure_requested] # want: inconsistent_obligation\n"}},
+		{"forbids an unknown event", []string{"    duration: 30d\n", "    duration: 30d\n    forbids: [conclusive_rejected] # want: unknown_event\n"}},
+		{"forbids what cannot be refused", []string{"    duration: 30d\n", "    duration: 30d\n    forbids: [consent_withdrawn] # want: bad_value\n"}},
+		{"forbids twice", []string{"    duration: 30d\n", "    duration: 30d\n    forbids: [conclusive_positive, conclusive_positive] # want: duplicate_id\n"}},
+		{"forbids not a list", []string{"    duration: 30d\n", "    duration: 30d\n    forbids: conclusive_positive # want: bad_value\n"}},
+		// max_extension
+		{"extension in hours", []string{"    duration: 30d\n", "    duration: 30d\n    max_extension: 24h # want: bad_value\n"}},
+		{"extension over a year", []string{"    duration: 30d\n", "    duration: 30d\n    max_extension: 366d # want: bad_value\n"}},
+		{"extension not a duration", []string{"    duration: 30d\n", "    duration: 30d\n    max_extension: a year # want: bad_duration\n"}},
+		{"extension of a deadline", []string{"    due: 90d\n", "    due: 90d\n    max_extension: 30d # want: inconsistent_obligation\n"}},
+		// follow_up_after, kept for older files, must agree with the follow-up obligation
+		{"follow_up_after disagrees", []string{"closure_reasons:", "  - {id: follow_up, owner: opening_agency, starts_on: closure_approved, met_by: [follow_up_done], due: 90d}\nclosure_reasons:",
+			"follow_up_after: 90d", "follow_up_after: 60d # want: inconsistent_obligation"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -299,5 +329,87 @@ func TestLoadFileMissing(t *testing.T) {
 	var e *Error
 	if err == nil || errors.As(err, &e) || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v, want a not-exist error", err)
+	}
+}
+
+// TestPolicyKeys: the SOP's referral and recovery policy, written out and
+// left to its defaults.
+func TestPolicyKeys(t *testing.T) {
+	base := readFile(t, "testdata/minimal.yaml")
+	def, err := Parse("minimal.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Absent keys: what the engine hard-coded before the keys existed.
+	if def.BedService != "shelter" || !slices.Equal(def.DeclineReasons, DefaultDeclineReasons) || !slices.Equal(def.CompletionOutcomes, DefaultCompletionOutcomes) ||
+		def.RecoveryMaxExtensionDays != 365 || def.AgencyFor("supervisor") != CaseAgency || def.AgencyFor("opening_agency") != CaseAgency ||
+		def.AgencyFor("twg") != "twg" || def.AgencyFor("child_protection") != "child_protection" {
+		t.Errorf("defaults: beds %q, decline %v, outcomes %v, extension %d, agencies %v", def.BedService, def.DeclineReasons,
+			def.CompletionOutcomes, def.RecoveryMaxExtensionDays, def.RoleAgencies)
+	}
+	if o, _ := def.Obligation("recovery_period"); len(o.Forbids) != 0 || o.MaxExtension != MustParseDuration("365d") {
+		t.Errorf("recovery period by default: %+v", o)
+	}
+	if sv, _ := def.Service("shelter"); !sv.Beds {
+		t.Error("the shelter service counts beds by default")
+	}
+	text := base
+	edits := []string{
+		"    urgent: true\n", "    urgent: true\n    beds: false\n",
+		"obligations:\n", "  - {id: refuge, beds: true, response_due: 4h, label: {en: Refuge, ru: Убежище, tk: Gaçybatalga}}\nobligations:\n",
+		"    duration: 30d\n", "    duration: 30d\n    max_extension: 60d\n    forbids: [conclusive_negative, closure_requested]\n",
+		"follow_up_after: 90d\n", "decline_reasons: [no_capacity, other]\ncompletion_outcomes: [done]\nrole_agencies:\n  child_protection: guardianship\n  supervisor: regional_office\n",
+	}
+	for i := 0; i < len(edits); i += 2 {
+		if strings.Count(text, edits[i]) != 1 {
+			t.Fatalf("edit %q does not match once", edits[i])
+		}
+		text = strings.Replace(text, edits[i], edits[i+1], 1)
+	}
+	s, err := Parse("policy.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := s.Obligation("recovery_period")
+	if s.BedService != "refuge" || !slices.Equal(s.DeclineReasons, []string{"no_capacity", "other"}) || !slices.Equal(s.CompletionOutcomes, []string{"done"}) ||
+		s.RecoveryMaxExtensionDays != 60 || !slices.Equal(o.Forbids, []string{"conclusive_negative", "closure_requested"}) ||
+		!o.ForbidsEvent("closure_requested") || o.ForbidsEvent("conclusive_positive") ||
+		s.AgencyFor("child_protection") != "guardianship" || s.AgencyFor("supervisor") != "regional_office" || s.AgencyFor("twg") != "twg" {
+		t.Errorf("policy: beds %q, decline %v, outcomes %v, extension %d, forbids %v, agencies %v", s.BedService, s.DeclineReasons,
+			s.CompletionOutcomes, s.RecoveryMaxExtensionDays, o.Forbids, s.RoleAgencies)
+	}
+	if !s.IsDeclineReason("other") || s.IsDeclineReason("language") || !s.IsCompletionOutcome("done") || s.IsCompletionOutcome("service_provided") {
+		t.Error("IsDeclineReason / IsCompletionOutcome")
+	}
+	if _, ok := s.FollowUp(); ok {
+		t.Error("minimal.yaml has no follow-up obligation")
+	}
+	// Diff compares the policy at its defaults.
+	want := []Change{
+		{"service", "refuge", "", "", "beds response_due=4h"},
+		{"service", "shelter", "beds", "true", "false"},
+		{"obligation", "recovery_period", "forbids", "", "conclusive_negative, closure_requested"},
+		{"obligation", "recovery_period", "max_extension", "365d", "60d"},
+		{"decline_reason", "conflict_of_interest", "", "decline reason", ""},
+		{"decline_reason", "eligibility", "", "decline reason", ""},
+		{"decline_reason", "language", "", "decline reason", ""},
+		{"decline_reason", "outside_area", "", "decline reason", ""},
+		{"decline_reason", "service_not_available", "", "decline reason", ""},
+		{"completion_outcome", "done", "", "", "completion outcome"},
+		{"completion_outcome", "not_needed", "", "completion outcome", ""},
+		{"completion_outcome", "other", "", "completion outcome", ""},
+		{"completion_outcome", "partially_provided", "", "completion outcome", ""},
+		{"completion_outcome", "person_left", "", "completion outcome", ""},
+		{"completion_outcome", "service_provided", "", "completion outcome", ""},
+		{"role_agency", "child_protection", "agency", "child_protection", "guardianship"},
+		{"role_agency", "supervisor", "agency", "case_agency", "regional_office"},
+	}
+	if got := Diff(def, s); !reflect.DeepEqual(got, want) {
+		t.Errorf("Diff:\n got %q\nwant %q", got, want)
+	}
+	// beds: false on the only service counts no beds.
+	none := strings.Replace(base, "    urgent: true\n", "    urgent: true\n    beds: false\n", 1)
+	if s, err := Parse("none.yaml", []byte(none)); err != nil || s.BedService != "" {
+		t.Errorf("beds: false: %v, bed service %q", err, s.BedService)
 	}
 }

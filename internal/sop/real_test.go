@@ -2,6 +2,7 @@ package sop
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,8 +88,8 @@ func TestTurkmenistanSOP(t *testing.T) {
 	if o, _ := s.Obligation("recovery_period"); o.Kind != KindProtected || o.Duration != MustParseDuration("30d") || o.StartsOn != "preliminary_positive" {
 		t.Errorf("recovery_period = %+v", o)
 	}
-	if s.RecoveryMinimum != MustParseDuration("30d") || s.FollowUpAfter != MustParseDuration("90d") || s.IdentityRetention != MustParseDuration("1826d") {
-		t.Errorf("recovery %s follow-up %s retention %s", s.RecoveryMinimum, s.FollowUpAfter, s.IdentityRetention)
+	if f, ok := s.FollowUp(); s.RecoveryMinimum != MustParseDuration("30d") || !ok || f.Due != MustParseDuration("90d") || s.IdentityRetention != MustParseDuration("1826d") {
+		t.Errorf("recovery %s follow-up %s retention %s", s.RecoveryMinimum, f.Due, s.IdentityRetention)
 	}
 	wantReasons := []string{"reintegrated", "returned_home", "consent_withdrawn", "not_identified", "lost_contact", "transferred_abroad", "deceased", "other"}
 	if !slices.Equal(s.ClosureReasons, wantReasons) {
@@ -185,7 +186,7 @@ func TestFastSOP(t *testing.T) {
 	if o, _ := fast.Obligation("preliminary_decision"); o.Due != MustParseDuration("5s") {
 		t.Errorf("preliminary_decision due %s", o.Due)
 	}
-	if fast.FollowUpAfter.Unit != Seconds || fast.IdentityRetention.Unit != Seconds || fast.RecoveryMinimum.Unit != Seconds {
+	if f, _ := fast.FollowUp(); f.Due.Unit != Seconds || fast.IdentityRetention.Unit != Seconds || fast.RecoveryMinimum.Unit != Seconds {
 		t.Error("fast durations not in seconds")
 	}
 	// Every indicator of fast exists, the same, in the real catalogue.
@@ -197,5 +198,49 @@ func TestFastSOP(t *testing.T) {
 	res, err := fast.Score([]string{"false_job_offer", "deceived_about_wages", "excessive_hours", "no_or_little_pay", "documents_withheld", "debt_bondage"}, false)
 	if err != nil || res.Outcome != OutcomePresumedVictim {
 		t.Errorf("fast screening: %+v %v", res, err)
+	}
+}
+
+// TestTurkmenistanSOP2026_2: version 2026.2 writes out the policy the engine
+// hard-coded, with the values it had, and adds one rule: the recovery
+// period forbids a conclusive decision. Nothing else differs from 2026.1.
+func TestTurkmenistanSOP2026_2(t *testing.T) {
+	old := realSOP(t)
+	s, err := LoadFile("../../sop/tm-nrm-2026.2.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version != "2026.2" || !s.EffectiveFrom.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, s.Calendar.Location)) {
+		t.Errorf("version %s effective %s", s.Version, s.EffectiveFrom)
+	}
+	want := []Change{
+		{"general", "", "effective_from", "2026-01-01", "2027-01-01"},
+		{"general", "", "version", "2026.1", "2026.2"},
+		{"obligation", "recovery_period", "forbids", "", "conclusive_positive, conclusive_negative"},
+	}
+	if got := Diff(old, s); !slices.Equal(got, want) {
+		t.Errorf("Diff(2026.1, 2026.2) =\n %q\nwant\n %q", got, want)
+	}
+	// The values are written out, not left to the defaults.
+	text := readFile(t, "../../sop/tm-nrm-2026.2.yaml")
+	for _, key := range []string{"\n    beds: true\n", "\n    max_extension: 365d\n", "\ndecline_reasons:\n", "\ncompletion_outcomes:\n", "\nrole_agencies:\n"} {
+		if !strings.Contains(text, key) {
+			t.Errorf("2026.2 does not write out %q", strings.TrimSpace(key))
+		}
+	}
+	if strings.Contains(text, "\nfollow_up_after:") {
+		t.Error("2026.2 still carries follow_up_after")
+	}
+	if s.BedService != "shelter" || s.RecoveryMaxExtensionDays != 365 || !slices.Equal(s.DeclineReasons, DefaultDeclineReasons) ||
+		!slices.Equal(s.CompletionOutcomes, DefaultCompletionOutcomes) {
+		t.Errorf("policy: beds %q, extension %d, decline %v, outcomes %v", s.BedService, s.RecoveryMaxExtensionDays, s.DeclineReasons, s.CompletionOutcomes)
+	}
+	for _, role := range AgencyRoles {
+		if s.AgencyFor(role) != DefaultAgencyFor(role) {
+			t.Errorf("role %s answered by %s, want %s", role, s.AgencyFor(role), DefaultAgencyFor(role))
+		}
+	}
+	if o, _ := s.Obligation("recovery_period"); !o.ForbidsEvent("conclusive_positive") || !o.ForbidsEvent("conclusive_negative") || o.ForbidsEvent("closure_requested") {
+		t.Errorf("recovery_period forbids %v", o.Forbids)
 	}
 }

@@ -88,6 +88,47 @@ var OwnerRoles = []string{"opening_agency", "competent_authority", "service_prov
 // EscalationRoles are the roles an obligation can be escalated to when missed.
 var EscalationRoles = []string{"supervisor", "twg", "opening_agency", "competent_authority"}
 
+// AgencyRoles are the roles that role_agencies maps to agencies: every owner
+// and escalation role.
+var AgencyRoles = []string{"opening_agency", "supervisor", "competent_authority", "service_provider", "child_protection", "twg"}
+
+// CaseAgency, as the agency of a role in role_agencies, is the agency that
+// opened the case; any other value is an agency type of the directory.
+const CaseAgency = "case_agency"
+
+// DefaultAgencyFor is the agency of a role in a file without role_agencies
+// (and for a role it leaves out): the case's own agency for opening_agency
+// and supervisor, else the agency type named like the role.
+func DefaultAgencyFor(role string) string {
+	if role == "opening_agency" || role == "supervisor" {
+		return CaseAgency
+	}
+	return role
+}
+
+// Defaults of the referral policy for files without the keys (those written
+// before version 2026.2 of the Turkmen SOP): what the engine hard-coded then.
+var (
+	// DefaultDeclineReasons: decline_reasons.
+	DefaultDeclineReasons = []string{"no_capacity", "service_not_available", "outside_area", "language", "eligibility", "conflict_of_interest", "other"}
+	// DefaultCompletionOutcomes: completion_outcomes.
+	DefaultCompletionOutcomes = []string{"service_provided", "partially_provided", "person_left", "not_needed", "other"}
+)
+
+// DefaultBedService counts beds in a file where no service says beds: the
+// service of this ID, if the file has one.
+const DefaultBedService = "shelter"
+
+// MaxExtension is the longest extension of the recovery period the engine
+// accepts in one command (the API's bound too), and the default of
+// max_extension.
+var MaxExtension = Duration{N: 365, Unit: Days}
+
+// ForbiddableEvents are the events a protected period may forbid (forbids):
+// those of commands the engine can refuse while the period runs. Withdrawing
+// consent, the person's own request, is never forbidden.
+var ForbiddableEvents = []string{"conclusive_positive", "conclusive_negative", "closure_requested"}
+
 // Languages are the languages every label of an SOP must have.
 var Languages = []string{"en", "ru", "tk"}
 
@@ -118,6 +159,7 @@ type Indicator struct {
 type Service struct {
 	ID          string
 	Urgent      bool       // may be referred from screening on
+	Beds        bool       // accepting a referral holds one of the provider's beds
 	ResponseDue Duration   // a provider must accept or decline a referral within it
 	Remind      []Duration // reminders to the provider, measured from the referral
 	Label       Text
@@ -140,7 +182,16 @@ type Obligation struct {
 	Remind     []Duration
 	EscalateTo []string // EscalationRoles entries
 	Duration   Duration // protected kind only
+	// Forbids lists the ForbiddableEvents that must not happen while a
+	// protected period runs (protected kind only).
+	Forbids []string
+	// MaxExtension bounds one extension of the recovery period, in days
+	// (the recovery period only; zero when the file does not set it).
+	MaxExtension Duration
 }
+
+// ForbidsEvent reports whether the protected period forbids event.
+func (o Obligation) ForbidsEvent(event string) bool { return slices.Contains(o.Forbids, event) }
 
 // Applies reports whether the obligation applies to a case of that track.
 func (o Obligation) Applies(child bool) bool {
@@ -181,13 +232,27 @@ type SOP struct {
 	Services       []Service
 	Obligations    []Obligation
 	ClosureReasons []string
-	FollowUpAfter  Duration
+	// DeclineReasons a provider may give when it declines a referral, and
+	// CompletionOutcomes it may complete one with (defaults:
+	// DefaultDeclineReasons, DefaultCompletionOutcomes).
+	DeclineReasons     []string
+	CompletionOutcomes []string
+	// BedService is the service whose accepted referrals hold a bed of the
+	// provider: the one with beds: true, else DefaultBedService if the file
+	// has it and sets beds on no service; "" when no service counts beds.
+	BedService string
+	// RoleAgencies maps every AgencyRoles entry to CaseAgency or an agency
+	// type (role_agencies, completed with DefaultAgencyFor).
+	RoleAgencies map[string]string
 	// RecoveryMinimum is derived: the Duration of the protected obligation
 	// that starts on preliminary_positive (the recovery and reflection period).
-	RecoveryMinimum   Duration
-	IdentityRetention Duration // identity data is destroyed this long after closure
-	Hash              string   // hex SHA-256 of the file's bytes
-	File              string
+	RecoveryMinimum Duration
+	// RecoveryMaxExtensionDays is derived: the recovery period's
+	// max_extension in days (default MaxExtension).
+	RecoveryMaxExtensionDays int
+	IdentityRetention        Duration // identity data is destroyed this long after closure
+	Hash                     string   // hex SHA-256 of the file's bytes
+	File                     string
 
 	versionLine int
 }
@@ -234,6 +299,34 @@ func (s *SOP) Dimension(id string) (Dimension, bool) {
 
 // IsClosureReason reports whether reason is one of the SOP's closure reasons.
 func (s *SOP) IsClosureReason(reason string) bool { return slices.Contains(s.ClosureReasons, reason) }
+
+// IsDeclineReason reports whether a provider may decline a referral with reason.
+func (s *SOP) IsDeclineReason(reason string) bool { return slices.Contains(s.DeclineReasons, reason) }
+
+// IsCompletionOutcome reports whether a provider may complete a referral with outcome.
+func (s *SOP) IsCompletionOutcome(outcome string) bool {
+	return slices.Contains(s.CompletionOutcomes, outcome)
+}
+
+// AgencyFor returns the agency that answers for role in a case: CaseAgency
+// or an agency type.
+func (s *SOP) AgencyFor(role string) string {
+	if a, ok := s.RoleAgencies[role]; ok {
+		return a
+	}
+	return DefaultAgencyFor(role)
+}
+
+// FollowUp returns the deadline of the follow-up check after closure: the
+// obligation that closure_approved starts and follow_up_done meets.
+func (s *SOP) FollowUp() (Obligation, bool) {
+	for _, o := range s.Obligations {
+		if o.Kind == KindDeadline && o.StartsOn == "closure_approved" && o.IsMetBy("follow_up_done") {
+			return o, true
+		}
+	}
+	return Obligation{}, false
+}
 
 // ObligationsOn returns, in file order, the obligations that event starts
 // for a case of that track.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/nrm-tm/nrm/internal/sop"
 )
 
 // Obligation is the read-model row of an obligation instance.
@@ -19,12 +21,16 @@ type Obligation struct {
 	SOPVersion    string     `db:"sop_version"`
 	OwnerRole     string     `db:"owner_role"`
 	OwnerAgencyID *uuid.UUID `db:"owner_agency_id"`
-	StartsAt      time.Time  `db:"starts_at"`
-	DueAt         time.Time  `db:"due_at"`
-	MetAt         *time.Time `db:"met_at"`
-	BreachedAt    *time.Time `db:"breached_at"`
-	CancelledAt   *time.Time `db:"cancelled_at"`
-	Status        string     `db:"status"`
+	// OwnerAgencyType, when OwnerAgencyID is nil, names the agency that
+	// answers for the owner role under the case's SOP (role_agencies):
+	// sop.CaseAgency or an agency type; "" for the SOP's default.
+	OwnerAgencyType string     `db:"-"`
+	StartsAt        time.Time  `db:"starts_at"`
+	DueAt           time.Time  `db:"due_at"`
+	MetAt           *time.Time `db:"met_at"`
+	BreachedAt      *time.Time `db:"breached_at"`
+	CancelledAt     *time.Time `db:"cancelled_at"`
+	Status          string     `db:"status"`
 }
 
 // Notification is a row of the outbox.
@@ -36,11 +42,14 @@ type Notification struct {
 	ObligationID      string     `db:"obligation_id"`
 	RecipientRole     string     `db:"recipient_role"`
 	RecipientAgencyID *uuid.UUID `db:"recipient_agency_id"`
-	DueAt             *time.Time `db:"due_at"`
-	CreatedAt         time.Time  `db:"created_at"`
-	Status            string     `db:"status"`
-	DeliveredAt       *time.Time `db:"delivered_at"`
-	ReadAt            *time.Time `db:"read_at"`
+	// RecipientAgencyType, when RecipientAgencyID is nil, names the agency
+	// that answers for the recipient role, as Obligation.OwnerAgencyType.
+	RecipientAgencyType string     `db:"-"`
+	DueAt               *time.Time `db:"due_at"`
+	CreatedAt           time.Time  `db:"created_at"`
+	Status              string     `db:"status"`
+	DeliveredAt         *time.Time `db:"delivered_at"`
+	ReadAt              *time.Time `db:"read_at"`
 	// RelatedCaseID is the other case a notification is about, if any (the
 	// earlier case of a possible duplicate).
 	RelatedCaseID *uuid.UUID `db:"related_case_id"`
@@ -72,9 +81,10 @@ const (
 		ON CONFLICT (id) DO NOTHING`
 	qCloseCase    = `UPDATE cases SET closure_reason = COALESCE(closure_reason, NULLIF($2, '')) WHERE id = $1`
 	qDeletePerson = `DELETE FROM persons WHERE case_id = $1`
-	// The agency that holds a role for a case: its own agency for the
-	// opening agency and its supervisors, else the first agency of the type.
-	qRoleAgency = `SELECT CASE WHEN $2 IN ('opening_agency', 'supervisor') THEN c.agency_id
+	// The agency that answers for a role in a case, given the SOP's agency
+	// for the role ($2): the case's own agency for case_agency, else the
+	// first agency of that type to be registered.
+	qRoleAgency = `SELECT CASE WHEN $2 = '` + sop.CaseAgency + `' THEN c.agency_id
 		ELSE (SELECT a.id FROM agencies a WHERE a.type = $2 ORDER BY a.created_at, a.id LIMIT 1) END
 		FROM cases c WHERE c.id = $1`
 	qCaseObligations   = `SELECT * FROM obligations WHERE case_id = $1 ORDER BY starts_at, id`
@@ -127,7 +137,7 @@ func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, obligations []Obligation, notes []Notification) error {
 	for _, o := range obligations {
 		if o.OwnerAgencyID == nil {
-			agency, err := roleAgency(ctx, tx, caseID, o.OwnerRole)
+			agency, err := roleAgency(ctx, tx, caseID, o.OwnerRole, o.OwnerAgencyType)
 			if err != nil {
 				return err
 			}
@@ -139,7 +149,7 @@ func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID u
 	}
 	for _, n := range notes {
 		if n.RecipientAgencyID == nil {
-			agency, err := roleAgency(ctx, tx, caseID, n.RecipientRole)
+			agency, err := roleAgency(ctx, tx, caseID, n.RecipientRole, n.RecipientAgencyType)
 			if err != nil {
 				return err
 			}
@@ -152,9 +162,16 @@ func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID u
 	return nil
 }
 
-func roleAgency(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, role string) (*uuid.UUID, error) {
+// roleAgency returns the agency that answers for role in a case: the one
+// agency names (sop.CaseAgency or an agency type), else the SOP default for
+// the role (records written before the SOP named it); nil when the directory
+// has no agency of the type.
+func roleAgency(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, role, agency string) (*uuid.UUID, error) {
+	if agency == "" {
+		agency = sop.DefaultAgencyFor(role)
+	}
 	var id *uuid.UUID
-	if err := tx.GetContext(ctx, &id, qRoleAgency, caseID, role); err != nil {
+	if err := tx.GetContext(ctx, &id, qRoleAgency, caseID, agency); err != nil {
 		return nil, fmt.Errorf("agency of role %s for case %s: %w", role, caseID, notFound(err))
 	}
 	return id, nil

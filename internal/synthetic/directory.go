@@ -33,18 +33,16 @@ func PreviousVersion() (*sop.SOP, error) {
 }
 
 // Versions returns the versions of set plus the synthetic previous version
-// when set holds only one version.
+// when it takes effect before every version of set (so that the history's
+// first year has a version in force), unless set holds it already.
 func Versions(set *sop.Set) (*sop.Set, error) {
 	all := set.All()
-	if len(all) >= 2 {
-		return set, nil
-	}
 	prev, err := PreviousVersion()
 	if err != nil {
 		return nil, fmt.Errorf("synthetic SOP version: %w", err)
 	}
 	for _, v := range all {
-		if v.Version == prev.Version {
+		if v.Version == prev.Version || !v.EffectiveFrom.After(prev.EffectiveFrom) {
 			return set, nil
 		}
 	}

@@ -182,6 +182,7 @@ func (p *Pages) language(c *fiber.Ctx) string {
 // goes to the sign-in page, which brings it back here afterwards.
 func (p *Pages) signedIn(h func(c *fiber.Ctx, pg page) error) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		lang := p.language(c) // before a redirect, so that ?lang= is kept
 		user, csrf, err := p.gate.PageSession(c, c.FormValue("csrf"))
 		if errors.Is(err, auth.ErrNoSession) {
 			return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())), fiber.StatusSeeOther)
@@ -189,7 +190,7 @@ func (p *Pages) signedIn(h func(c *fiber.Ctx, pg page) error) fiber.Handler {
 		if err != nil {
 			return p.errorPage(c, err)
 		}
-		return h(c, page{Lang: p.language(c), User: &user, CSRF: csrf})
+		return h(c, page{Lang: lang, User: &user, CSRF: csrf})
 	}
 }
 
