@@ -3,8 +3,11 @@ package app_test
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +133,20 @@ func TestBrowserSignInAndWorklist(t *testing.T) {
 		}
 		checkAccessibility(t, ctx, "the worklist")
 		fitsWidth(t, ctx, size.w, "the worklist")
+
+		// The case page, by the worklist's link.
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href="/cases/`+opened.ID+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+			t.Fatalf("open the case page: %v", err)
+		}
+		number, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		testenv.Must(t, err)
+		if number != opened.Number {
+			t.Errorf("case page heading %q, want %s", number, opened.Number)
+		}
+		checkAccessibility(t, ctx, "the case page")
+		fitsWidth(t, ctx, size.w, "the case page")
+		saveScreenshot(t, ctx, fmt.Sprintf("case-page-tk-%d.png", size.w))
 	}
 }
 
@@ -141,4 +158,18 @@ func fitsWidth(t *testing.T, ctx context.Context, width int, what string) {
 	if scroll > width {
 		t.Errorf("%s is %d px wide in a %d px window", what, scroll, width)
 	}
+}
+
+// saveScreenshot keeps what the tab shows under docs/screenshots when
+// NRM_SCREENSHOTS=1 (the README's pictures come from here); otherwise it
+// does nothing.
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("NRM_SCREENSHOTS") != "1" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	testenv.Must(t, err)
+	testenv.Must(t, os.MkdirAll("../../docs/screenshots", 0o755))
+	testenv.Must(t, os.WriteFile(filepath.Join("../../docs/screenshots", name), png, 0o644))
 }

@@ -172,11 +172,40 @@ func TestSignInThroughThePages(t *testing.T) {
 		!strings.Contains(page, "Lebap police officer") || !strings.Contains(page, "1 open case") {
 		t.Errorf("worklist: %d, want the officer's case %s", resp.StatusCode, opened.Number)
 	}
-	// Another agency's officer does not see it.
+	// The case page: the identity for the owner, its reading audited like
+	// the API's, the deadlines labelled from the case's SOP.
+	audits := func() int {
+		var n int
+		testenv.Must(t, sys.Store.DB().Get(&n, `SELECT count(*) FROM audit_log WHERE case_id = $1 AND action = 'case.identity.read'`, opened.ID))
+		return n
+	}
+	before := audits()
+	resp, page = b.do(t, "GET", "/cases/"+opened.ID+"?lang=en", nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, opened.Number) || !strings.Contains(page, "Aýna Berdiýewa") ||
+		!strings.Contains(page, "Deadlines") || !strings.Contains(page, "Identification") || !strings.Contains(page, "days left") {
+		t.Errorf("case page: %d, want the number, the person, the stage and the deadlines with time left", resp.StatusCode)
+	}
+	if n := audits(); n != before+1 {
+		t.Errorf("case page: %d identity reads audited, want %d", n, before+1)
+	}
+	if _, tkPage := b.do(t, "GET", "/cases/"+opened.ID+"?lang=tk", nil, nil); !strings.Contains(tkPage, "Möhletler") || !strings.Contains(tkPage, "gün galdy") {
+		t.Errorf("the Turkmen case page lacks its deadlines in Turkmen")
+	}
+	// Another agency's officer does not see it: not on the worklist, and
+	// the case page is the 404 page, as the API answers 404.
 	other := newBrowser(t, base)
 	other.do(t, "POST", "/login", url.Values{"email": {"officer@dashoguz-police.example"}, "password": {testenv.DemoPassword}}, nil)
 	if _, page := other.do(t, "GET", "/?lang=en", nil, nil); strings.Contains(page, opened.Number) || !strings.Contains(page, "0 open cases") {
 		t.Errorf("another agency's worklist shows the case")
+	}
+	for _, path := range []string{"/cases/" + opened.ID, "/cases/00000000-0000-0000-0000-000000000000", "/cases/not-a-case"} {
+		if resp, page := other.do(t, "GET", path+"?lang=en", nil, nil); resp.StatusCode != http.StatusNotFound || !strings.Contains(page, "Page not found") ||
+			strings.Contains(page, opened.Number) || strings.Contains(page, "Aýna") {
+			t.Errorf("%s for another agency: %d, want the 404 page and nothing of the case", path, resp.StatusCode)
+		}
+	}
+	if n := audits(); n != before+2 {
+		t.Errorf("a refused case page was audited as a read: %d reads", n)
 	}
 	// Sign-out needs the session's CSRF token.
 	if resp, _ := b.do(t, "POST", "/logout", url.Values{"csrf": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden {

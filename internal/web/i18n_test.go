@@ -124,6 +124,10 @@ func TestEveryMessageIsUsed(t *testing.T) {
 	for _, l := range Languages {
 		used["language."+l] = true
 	}
+	for _, o := range []string{workflows.ObligationPending, workflows.ObligationMet, workflows.ObligationBreached,
+		workflows.ObligationCancelled, workflows.ObligationRunning, workflows.ObligationEnded} {
+		used["obligation."+o] = true
+	}
 	en := messages(t, "en")
 	for k := range en {
 		if !used[k] {
@@ -145,7 +149,7 @@ func looksLikeMessage(s string) bool {
 	if strings.HasSuffix(s, ".css") || strings.HasSuffix(s, ".js") || strings.HasSuffix(s, ".html") {
 		return false
 	}
-	for _, p := range []string{"app.", "layout.", "login.", "error.", "worklist.", "stage.", "notfound.", "language."} {
+	for _, p := range []string{"app.", "layout.", "login.", "error.", "worklist.", "stage.", "notfound.", "language.", "case.", "obligation."} {
 		if strings.HasPrefix(s, p) {
 			return true
 		}

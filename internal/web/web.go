@@ -88,6 +88,7 @@ func New(cs *cases.Service, log *slog.Logger, defaultLanguage string, problem Pr
 	// T is replaced per request by the page's translator (render).
 	views.AddFunc("T", func(id string, data ...any) string { return id })
 	views.AddFunc("dict", dict)
+	views.AddFunc("neg", func(n int) int { return -n })
 	if err := views.Load(); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
@@ -102,6 +103,7 @@ func (p *Pages) Mount(r fiber.Router, gate Gate) {
 	r.Post("/login", p.login)
 	r.Post("/logout", p.logout)
 	r.Get("/", p.signedIn(p.worklist))
+	r.Get("/cases/:id", p.signedIn(p.casePage))
 	r.Get("/*", p.notFound)
 }
 
