@@ -55,6 +55,9 @@ const (
 	StageClosed         = "closed"
 )
 
+// Stages lists every stage of a case, in the order a case goes through them.
+var Stages = []string{StageScreening, StageIdentification, StageRecovery, StageAssistance, StageClosure, StageFollowUp, StageClosed}
+
 // Closure reasons the engine itself uses; every SOP lists them.
 const (
 	ReasonConsentWithdrawn = "consent_withdrawn"

@@ -35,6 +35,9 @@ const (
 	ReferralUnrouted = "unrouted"
 )
 
+// ReferralStatuses lists every status of a referral.
+var ReferralStatuses = []string{ReferralPending, ReferralAccepted, ReferralCompleted, ReferralWithdrawn, ReferralUnrouted}
+
 // ReferralOpen reports whether a referral of that status is still open:
 // pending (with a provider, or being routed) or accepted. An open referral
 // can be withdrawn, and keeps its case from closing.

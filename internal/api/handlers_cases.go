@@ -9,6 +9,7 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
 )
 
 type screeningJSON struct {
@@ -174,7 +175,11 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 }
 
 func (s *Server) listCases(c *fiber.Ctx) error {
-	f := store.CaseFilter{Stage: c.Query("stage"), Limit: c.QueryInt("limit", 100)}
+	var q queryErrors
+	f := store.CaseFilter{Stage: q.oneOf(c, "stage", workflows.Stages), Limit: q.limit(c, 100, 500)}
+	if err := q.err(); err != nil {
+		return err
+	}
 	list, err := s.deps.Cases.List(c.UserContext(), mustPrincipal(c), f)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type extendRequest struct {
 }
 
 type closureRequest struct {
+	// Reason is one of the case's SOP's closure reasons: the cases service checks it (422).
 	Reason string `json:"reason" validate:"required,max=64"`
 	Note   string `json:"note" validate:"max=4000"`
 }

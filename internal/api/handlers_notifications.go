@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,11 +62,9 @@ func notificationOf(n *store.NotificationItem) notificationJSON {
 func (s *Server) listNotifications(c *fiber.Ctx) error {
 	p := mustPrincipal(c)
 	q := store.InboxQuery{AgencyID: p.AgencyID, Recipients: notify.Audience(p.Role)}
-	var errs []cases.FieldError
+	var errs queryErrors
 	var err error
-	if q.Limit, err = notifyLimit(c, 50, 200); err != nil {
-		errs = append(errs, cases.FieldError{Field: "limit", Rule: "range", Message: "must be a whole number from 1 to 200"})
-	}
+	q.Limit = errs.limit(c, 50, 200)
 	switch c.Query("unread") {
 	case "", "false":
 	case "true":
@@ -80,8 +77,8 @@ func (s *Server) listNotifications(c *fiber.Ctx) error {
 			errs = append(errs, cases.FieldError{Field: "before", Rule: "cursor", Message: "must be the next value of a previous page"})
 		}
 	}
-	if len(errs) > 0 {
-		return &cases.ValidationError{Errors: errs}
+	if err := errs.err(); err != nil {
+		return err
 	}
 	limit := q.Limit
 	q.Limit++ // one more tells whether a next page exists
@@ -142,9 +139,10 @@ type deadLetterJSON struct {
 // listDeadLetters answers the notifications whose delivery was given up,
 // with the channel and error of the last attempt (administrators).
 func (s *Server) listDeadLetters(c *fiber.Ctx) error {
-	limit, err := notifyLimit(c, 100, 500)
-	if err != nil {
-		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "limit", Rule: "range", Message: "must be a whole number from 1 to 500"}}}
+	var q queryErrors
+	limit := q.limit(c, 100, 500)
+	if err := q.err(); err != nil {
+		return err
 	}
 	list, err := s.deps.Store.DeadLetters(c.UserContext(), limit)
 	if err != nil {
@@ -302,19 +300,6 @@ func notificationParam(c *fiber.Ctx) (string, bool) {
 		return "", false
 	}
 	return id, true
-}
-
-// notifyLimit reads ?limit, def when absent; out of 1..max is an error.
-func notifyLimit(c *fiber.Ctx, def, max int) (int, error) {
-	v := c.Query("limit")
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, errors.New("limit out of range")
-	}
-	return n, nil
 }
 
 // A page cursor is base64url("<created_at RFC 3339>|<id>") of the last row of a page.

@@ -85,7 +85,12 @@ func (s *Server) withdrawReferral(c *fiber.Ctx) error {
 }
 
 func (s *Server) inbox(c *fiber.Ctx) error {
-	list, err := s.deps.Cases.Inbox(c.UserContext(), mustPrincipal(c), c.Query("status"), c.QueryInt("limit", 100))
+	var q queryErrors
+	status, limit := q.oneOf(c, "status", workflows.ReferralStatuses), q.limit(c, 100, 500)
+	if err := q.err(); err != nil {
+		return err
+	}
+	list, err := s.deps.Cases.Inbox(c.UserContext(), mustPrincipal(c), status, limit)
 	if err != nil {
 		return err
 	}
@@ -118,12 +123,14 @@ func (s *Server) getReferral(c *fiber.Ctx) error {
 }
 
 type declineRequest struct {
+	// Reason is one of the SOP's decline_reasons: the cases service checks it (422).
 	Reason string `json:"reason" validate:"required,max=64"`
 	Note   string `json:"note" validate:"max=4000"`
 }
 
 type completeRequest struct {
-	Outcome string `json:"outcome" validate:"required,oneof=service_provided partially_provided person_left not_needed other"`
+	// Outcome is one of the SOP's completion_outcomes: the cases service checks it (422).
+	Outcome string `json:"outcome" validate:"required,max=64"`
 	Note    string `json:"note" validate:"max=4000"`
 }
 

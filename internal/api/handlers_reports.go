@@ -149,14 +149,15 @@ func (s *Server) simulateReport(c *fiber.Ctx) error {
 
 // htcdsExport answers GET /api/v1/exports/htcds: the anonymised,
 // k-anonymous export of the cases opened in the period, shaped by HTCDS 2.0,
-// with the licence's attribution.
+// with the licence's attribution (the Link header of the export only, not of
+// an error answer).
 func (s *Server) htcdsExport(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderLink, `<https://creativecommons.org/licenses/by/4.0/>; rel="license"`)
 	return s.report(c, "htcds", func(rs *reports.Service, p reports.Period) (csvReport, reports.PeriodJSON, error) {
 		x, err := rs.HTCDS(c.UserContext(), reports.ExportQuery{Period: p, Region: c.Query("region")})
 		if err != nil {
 			return nil, reports.PeriodJSON{}, err
 		}
+		c.Set(fiber.HeaderLink, `<https://creativecommons.org/licenses/by/4.0/>; rel="license"`)
 		return x, x.Period, nil
 	})
 }

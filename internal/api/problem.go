@@ -129,7 +129,22 @@ func fiberProblem(fe *fiber.Error) (Problem, bool) {
 }
 
 // errorHandler answers every error as problem+json and logs the unexpected ones.
+//
+// The server also calls it for a request it refuses before any middleware
+// runs (fasthttp's refusals: a body over the limit, 413; headers too large,
+// 431; a request it cannot parse, 400; a read timeout, 408): such an answer
+// gets its request ID and the security headers here, and its log line.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	if requestID(c) == "" {
+		identify(c)
+		setSecurityHeaders(c)
+		defer func() {
+			if s.log != nil {
+				s.log.Info("http", "request_id", requestID(c), "method", c.Method(), "route", routeOf(c),
+					"status", c.Response().StatusCode(), "refused", "before routing")
+			}
+		}()
+	}
 	p, known := toProblem(err)
 	if !known {
 		s.log.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "error", err)

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -95,12 +96,17 @@ func New(d Deps) *Server {
 		IdleTimeout:           2 * time.Minute,
 		// Fiber reuses request buffers; copy strings we keep beyond a handler.
 		Immutable: true,
+		// One URL per resource: /api/v1/cases/ and /API/V1/CASES are 404,
+		// not another name of /api/v1/cases.
+		StrictRouting: true,
+		CaseSensitive: true,
 	})
 	if d.Metrics != nil { // first, to observe the status the error handler set
 		s.app.Use(d.Metrics.HTTP())
 	}
 	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders, withSaneInput)
-	for _, r := range s.routes() {
+	routes := s.routes()
+	for _, r := range routes {
 		chain := []fiber.Handler{s.authorize(r)}
 		if r.Path == "/api/v1/auth/login" {
 			chain = append(chain, s.loginLimit)
@@ -111,11 +117,52 @@ func New(d Deps) *Server {
 		}
 		chain = append(chain, r.Handler)
 		s.app.Add(r.Method, r.Path, chain...)
+		if r.Method == fiber.MethodGet {
+			// HEAD runs the GET route (the same authorisation, limits and
+			// handler) and answers its status and headers; the server
+			// leaves the body out.
+			s.app.Add(fiber.MethodHead, r.Path, slices.Clone(chain)...)
+		}
+	}
+	paths, methods := servedMethods(routes)
+	for _, path := range paths {
+		s.app.Add(fiber.MethodOptions, path, allow(methods[path]))
 	}
 	if d.Pages != nil {
 		d.Pages(s.app, s)
 	}
 	return s
+}
+
+// servedMethods lists the paths of routes, in their order, and the methods
+// each is served for: its routes' methods, HEAD with every GET, and
+// OPTIONS (New registers HEAD and OPTIONS besides the table).
+func servedMethods(routes []Route) (paths []string, methods map[string][]string) {
+	methods = map[string][]string{}
+	for _, r := range routes {
+		if _, seen := methods[r.Path]; !seen {
+			paths = append(paths, r.Path)
+		}
+		methods[r.Path] = append(methods[r.Path], r.Method)
+		if r.Method == fiber.MethodGet {
+			methods[r.Path] = append(methods[r.Path], fiber.MethodHead)
+		}
+	}
+	for _, path := range paths {
+		methods[path] = append(methods[path], fiber.MethodOptions)
+	}
+	return paths, methods
+}
+
+// allow answers OPTIONS on a route's path: 204 with the methods it serves
+// in Allow. It needs no session: it tells nothing the OpenAPI document
+// does not.
+func allow(methods []string) fiber.Handler {
+	header := strings.Join(methods, ", ")
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderAllow, header)
+		return c.SendStatus(fiber.StatusNoContent)
+	}
 }
 
 // App exposes the Fiber app to run or test it.
@@ -137,6 +184,12 @@ const localPrincipal = "principal"
 // another request's, so it cannot be what ties an audit row to a log line.
 // One that does not match requestIDPattern is ignored.
 func (s *Server) withRequestID(c *fiber.Ctx) error {
+	identify(c)
+	return c.Next()
+}
+
+// identify gives the request its ID (withRequestID).
+func identify(c *fiber.Ctx) {
 	id := uuid.NewString()
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
@@ -144,7 +197,6 @@ func (s *Server) withRequestID(c *fiber.Ctx) error {
 		c.Locals(localClientRequestID, client)
 		c.Set("X-Client-Request-ID", client)
 	}
-	return c.Next()
 }
 
 func requestID(c *fiber.Ctx) string {
@@ -201,13 +253,17 @@ func (s *Server) withLog(c *fiber.Ctx) error {
 }
 
 func (s *Server) withSecurityHeaders(c *fiber.Ctx) error {
+	setSecurityHeaders(c)
+	return c.Next()
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "no-referrer")
 	c.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	// API answers may carry identity data: never cache them anywhere.
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Next()
 }
 
 func routeOf(c *fiber.Ctx) string {

@@ -226,8 +226,16 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	// Too large: the server answers 413 on the declared length, before the
 	// body. Sending the headers alone keeps the test from racing the server,
 	// which closes the connection rather than read a body it refuses.
-	if st := declareTooLarge(t, sys.APIAddr, officer.Token, cfg.BodyLimit+1); st != http.StatusRequestEntityTooLarge {
-		t.Errorf("too large: status %d, want 413", st)
+	// The server refuses it before any middleware runs; the answer still
+	// carries the request ID and the security headers.
+	if tooLarge := declareTooLarge(t, sys.APIAddr, officer.Token, cfg.BodyLimit+1); tooLarge.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("too large: status %d, want 413", tooLarge.StatusCode)
+	} else {
+		for _, h := range []string{"X-Request-ID", "X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy", "Cache-Control"} {
+			if tooLarge.Header.Get(h) == "" {
+				t.Errorf("the 413 answer lacks %s", h)
+			}
+		}
 	}
 	resp = officer.Raw(t, "POST", "/api/v1/cases", []byte(`{}`), http.Header{"Content-Type": {"text/plain"}})
 	resp.Body.Close()
@@ -367,8 +375,8 @@ func TestRestartResumesWorkflows(t *testing.T) {
 }
 
 // declareTooLarge sends POST /api/v1/cases headers declaring a body of n
-// bytes, without the body, and returns the status of the answer.
-func declareTooLarge(t *testing.T, addr, token string, n int) int {
+// bytes, without the body, and returns the answer (its body closed).
+func declareTooLarge(t *testing.T, addr, token string, n int) *http.Response {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -382,5 +390,5 @@ func declareTooLarge(t *testing.T, addr, token string, n int) int {
 		t.Fatalf("answer to a declared body of %d bytes: %v", n, err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }

@@ -27,6 +27,8 @@ import (
 // anonymous caller. Every cell's expected status is declared in authzMatrix
 // below, and only there.
 //
+// Every GET cell is also sent as HEAD, which must answer the same status.
+//
 // Requests carry no query and, for POST/PATCH, the deliberately empty body
 // {}: it passes authentication, so a caller the route allows mostly gets
 // 422 (validation), 409 (SOP rule), 404 (not visible) or 200, and nothing
@@ -404,6 +406,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 					hint = " (the handler validates the body before it checks that the caller's agency may see the case or referral)"
 				}
 				t.Errorf("%s: %s %s → %d, want %d%s", name, r.Method, path, st, want, hint)
+			}
+			// HEAD is served wherever GET is, and answers as GET does.
+			if r.Method == http.MethodGet {
+				if hst := authzSend(t, c, http.MethodHead, path, name+" (HEAD)"); hst != st {
+					t.Errorf("%s: HEAD %s → %d, GET → %d", name, path, hst, st)
+				}
 			}
 			// The answer to a foreign agency must not depend on the case existing.
 			if allowed && p.foreign && authzScoped(r.Path) {

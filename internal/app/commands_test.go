@@ -91,8 +91,15 @@ func TestCaseCommandsOverHTTP(t *testing.T) {
 		t.Errorf("foreign closure request: %d, want 404", st)
 	}
 	var c fullCase
-	if st := officer.Do(t, "POST", base+"/closure", map[string]string{"reason": "no_such_reason"}, &p); st != http.StatusConflict || p.Rule != "unknown_closure_reason" {
-		t.Errorf("unknown reason: %d %q", st, p.Rule)
+	// A reason the case's SOP does not list is a bad request (422 naming
+	// the field), not a refusal of the procedure (409), and leaves no note.
+	if st := officer.Do(t, "POST", base+"/closure", map[string]string{"reason": "no_such_reason", "note": "x"}, &p); st != http.StatusUnprocessableEntity ||
+		p.Type != "urn:nrm:problem:validation" || len(p.Errors) != 1 || p.Errors[0].Field != "reason" || p.Errors[0].Rule != "oneof" {
+		t.Errorf("unknown closure reason: %d %+v, want 422 naming reason", st, p)
+	}
+	testenv.Must(t, sys.Store.DB().Get(&notes, `SELECT count(*) FROM case_notes WHERE case_id = $1 AND kind = 'closure_request'`, opened.ID))
+	if notes != 0 {
+		t.Errorf("the refused closure request left %d notes", notes)
 	}
 	if st := officer.Do(t, "POST", base+"/closure", map[string]string{"reason": "lost_contact", "note": "moved away"}, &c); st != http.StatusOK || c.Stage != workflows.StageClosure {
 		t.Fatalf("closure request: %d stage %s", st, c.Stage)

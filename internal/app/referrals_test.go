@@ -57,6 +57,58 @@ func TestReferralsOverHTTP(t *testing.T) {
 	if st := officer.Do(t, "POST", "/api/v1/cases/"+c.ID+"/referrals", map[string]any{"service": "legal_aid"}, &p); st != http.StatusConflict || p.Rule != "not_yet" {
 		t.Errorf("legal aid before identification: %d %q, want 409 not_yet", st, p.Rule)
 	}
+	// A service the case's SOP does not list is a bad request: 422 naming
+	// the field, whether or not an agency is named, and nothing is stored.
+	for _, body := range []map[string]any{{"service": "spa", "note": "x"}, {"service": "spa", "agency_id": agencyID(t, lebapShelter)}} {
+		if st := officer.Do(t, "POST", "/api/v1/cases/"+c.ID+"/referrals", body, &p); !validationNames(st, p, "service") {
+			t.Errorf("unknown service %v: %d %+v, want 422 naming service", body, st, p)
+		}
+	}
+	var notes int
+	testenv.Must(t, sys.Store.DB().Get(&notes, `SELECT count(*) FROM case_notes WHERE case_id = $1 AND kind = 'referral'`, c.ID))
+	if notes != 1 {
+		t.Errorf("%d referral notes, want the shelter referral's alone", notes)
+	}
+
+	// List queries: values out of range or unknown are 422 naming the parameter.
+	for path, param := range map[string]string{"/api/v1/referrals?status=lost": "status", "/api/v1/referrals?limit=0": "limit",
+		"/api/v1/referrals?limit=501": "limit", "/api/v1/referrals?limit=many": "limit"} {
+		if st := lebapShelter.Do(t, "GET", path, nil, &p); !validationNames(st, p, param) {
+			t.Errorf("GET %s: %d %+v, want 422 naming %s", path, st, p, param)
+		}
+	}
+	for path, param := range map[string]string{"/api/v1/cases?stage=nowhere": "stage", "/api/v1/cases?stage=IDENTIFICATION": "stage",
+		"/api/v1/cases?limit=0": "limit", "/api/v1/cases?limit=501": "limit", "/api/v1/cases?limit=1e2": "limit"} {
+		if st := officer.Do(t, "GET", path, nil, &p); !validationNames(st, p, param) {
+			t.Errorf("GET %s: %d %+v, want 422 naming %s", path, st, p, param)
+		}
+	}
+	var pending struct {
+		Referrals []referralBody `json:"referrals"`
+	}
+	mustStatus(t, "pending inbox", lebapShelter.Do(t, "GET", "/api/v1/referrals?status=pending&limit=500", nil, &pending), http.StatusOK)
+	if len(pending.Referrals) != 1 || pending.Referrals[0].ID != ref.ID {
+		t.Errorf("pending inbox %+v, want the shelter referral", pending.Referrals)
+	}
+	mustStatus(t, "accepted inbox", lebapShelter.Do(t, "GET", "/api/v1/referrals?status=accepted&limit=1", nil, &pending), http.StatusOK)
+	if len(pending.Referrals) != 0 {
+		t.Errorf("accepted inbox %+v, want none yet", pending.Referrals)
+	}
+	var listed struct {
+		Cases []caseBody `json:"cases"`
+	}
+	mustStatus(t, "cases by stage", officer.Do(t, "GET", "/api/v1/cases?stage="+c.Stage+"&limit=1", nil, &listed), http.StatusOK)
+	if len(listed.Cases) != 1 || listed.Cases[0].ID != c.ID {
+		t.Errorf("cases in stage %s: %+v", c.Stage, listed.Cases)
+	}
+	// An unknown completion outcome is a 422 even before the referral is
+	// accepted (which the procedure would refuse with 409 not_accepted).
+	if st := lebapShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/complete", map[string]string{"outcome": "done"}, &p); !validationNames(st, p, "outcome") {
+		t.Errorf("unknown completion outcome: %d %+v, want 422 naming outcome", st, p)
+	}
+	if st := lebapShelter.Do(t, "POST", "/api/v1/referrals/"+ref.ID+"/complete", map[string]string{"outcome": "service_provided"}, &p); st != http.StatusConflict || p.Rule != "not_accepted" {
+		t.Errorf("completing a pending referral: %d %q, want 409 not_accepted", st, p.Rule)
+	}
 
 	// The Lebap shelter (same region) gets it; no other agency does.
 	if got := inbox(t, lebapShelter); len(got) != 1 || got[0].ID != ref.ID || got[0].Status != "pending" {
@@ -160,8 +212,8 @@ func TestReferralRoutingAroundFullAndDecliningShelters(t *testing.T) {
 	var r2 struct{ ID string }
 	mustStatus(t, "refer", officer.Do(t, "POST", "/api/v1/cases/"+c2.ID+"/referrals", map[string]any{"service": "shelter"}, &r2), http.StatusCreated)
 	var p problem
-	if st := lebapShelter.Do(t, "POST", "/api/v1/referrals/"+r2.ID+"/decline", map[string]string{"reason": "bored"}, &p); st != http.StatusConflict || p.Rule != "bad_reason" {
-		t.Errorf("bad decline reason: %d %q", st, p.Rule)
+	if st := lebapShelter.Do(t, "POST", "/api/v1/referrals/"+r2.ID+"/decline", map[string]string{"reason": "bored"}, &p); !validationNames(st, p, "reason") {
+		t.Errorf("unknown decline reason: %d %+v, want 422 naming reason", st, p)
 	}
 	mustStatus(t, "decline", lebapShelter.Do(t, "POST", "/api/v1/referrals/"+r2.ID+"/decline", map[string]string{"reason": "no_capacity"}, nil), http.StatusOK)
 	testenv.Eventually(t, 10e9, "the redirect", func() bool {
@@ -197,4 +249,10 @@ func TestReferralRoutingAroundFullAndDecliningShelters(t *testing.T) {
 			t.Errorf("timeline lacks %s: %+v", e, tl.Events)
 		}
 	}
+}
+
+// validationNames reports whether an answer is a 422 validation problem
+// whose only error names field.
+func validationNames(status int, p problem, field string) bool {
+	return status == http.StatusUnprocessableEntity && p.Type == "urn:nrm:problem:validation" && len(p.Errors) == 1 && p.Errors[0].Field == field
 }

@@ -73,9 +73,10 @@ func updateID(p auth.Principal, name string, r Retry) string {
 	return "cmd-" + hex.EncodeToString(h.Sum(nil))
 }
 
-// Do runs a command on a case the caller may see: the note (if any) is
-// stored first, then the workflow update runs; a refused update removes the
-// note again. It returns the case as the read model holds it afterwards.
+// Do runs a command on a case the caller may see: its codes are checked
+// against the case's SOP (check.go: 422), the note (if any) is stored, then
+// the workflow update runs; a refused update removes the note again. It
+// returns the case as the read model holds it afterwards.
 func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workflows.CaseState, error) {
 	c, err := s.Store.Case(ctx, auth.CaseScope(p), cmd.CaseID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -85,6 +86,9 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 		return nil, err
 	}
 	wc := actor(p)
+	if err := checkCommand(s.procedureOf(c), cmd.Arg(wc)); err != nil {
+		return nil, err
+	}
 	if cmd.Note != nil {
 		id, err := s.addNote(ctx, c.ID, cmd.Note.Kind, p, cmd.Note.Body)
 		if err != nil {

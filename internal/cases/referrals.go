@@ -23,22 +23,34 @@ type ReferRequest struct {
 	Note     string  `json:"note" validate:"max=4000"`
 }
 
-// Refer refers a case the caller may act on to a service. A named agency
-// must offer the service.
+// Refer refers a case the caller may act on to a service of the case's
+// SOP. A named agency must offer the service.
 func (s *Service) Refer(ctx context.Context, p auth.Principal, caseID uuid.UUID, req ReferRequest, retry Retry) (uuid.UUID, error) {
+	c, err := s.Store.Case(ctx, auth.CaseScope(p), caseID)
+	if errors.Is(err, store.ErrNotFound) {
+		return uuid.Nil, ErrNotFound
+	}
+	if err != nil {
+		return uuid.Nil, err
+	}
+	v := &ValidationError{}
+	if procedure := s.procedureOf(c); procedure != nil {
+		checkService(procedure, req.Service, v)
+	}
 	referralID := uuid.New()
 	var requested string
-	if req.AgencyID != nil {
+	if req.AgencyID != nil && len(v.Errors) == 0 {
 		id := uuid.MustParse(*req.AgencyID)
 		a, err := s.Store.Agency(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !slices.Contains(a.Services, req.Service)) {
-			return uuid.Nil, &ValidationError{Errors: []FieldError{{Field: "agency_id", Rule: "offers_service",
-				Message: "the named agency does not offer this service"}}}
-		}
-		if err != nil {
+			v.add("agency_id", "offers_service", "the named agency does not offer this service")
+		} else if err != nil {
 			return uuid.Nil, err
 		}
 		requested = id.String()
+	}
+	if err := v.orNil(); err != nil {
+		return uuid.Nil, err
 	}
 	cmd := Command{CaseID: caseID, Update: workflows.UpdateRefer, Retry: retry,
 		Arg: func(wc workflows.Command) any {
@@ -150,6 +162,13 @@ func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id 
 func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, update string, cmd workflows.AnswerCommand, note string) (*workflows.ReferralState, error) {
 	ref, err := s.providerReferral(ctx, p, id)
 	if err != nil {
+		return nil, err
+	}
+	c, err := s.Store.Case(ctx, store.CaseScope{All: true}, ref.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAnswer(s.procedureOf(c), update, cmd); err != nil {
 		return nil, err
 	}
 	if !workflows.ReferralOpen(ref.Status) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,9 +32,7 @@ const (
 
 // AppendEvent writes a timeline event once; repeating the same ID is a no-op.
 func (s *Store) AppendEvent(ctx context.Context, e Event) error {
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage(`{}`)
-	}
+	e.Data = eventData(e.Data)
 	if _, err := s.db.NamedExecContext(ctx, qInsertEvent, e); err != nil {
 		return fmt.Errorf("append event %s: %w", e.ID, err)
 	}
@@ -54,5 +53,20 @@ func (s *Store) Timeline(ctx context.Context, caseID uuid.UUID) ([]Event, error)
 	if err := s.db.SelectContext(ctx, &out, qTimeline, caseID); err != nil {
 		return nil, fmt.Errorf("timeline of case %s: %w", caseID, err)
 	}
+	// A transition's or referral step's event whose data map was nil is
+	// stored as JSON null (the activities marshal the map): answer {}.
+	for i := range out {
+		out[i].Data = eventData(out[i].Data)
+	}
 	return out, nil
+}
+
+// eventData is an event's data as stored and answered: a JSON object, {}
+// when there is none. A nil map marshals to JSON null, which the API
+// documents no event to carry.
+func eventData(d json.RawMessage) json.RawMessage {
+	if t := bytes.TrimSpace(d); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return json.RawMessage(`{}`)
+	}
+	return d
 }

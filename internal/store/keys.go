@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -55,9 +54,7 @@ func (s *Store) DestroyCaseKey(ctx context.Context, caseID uuid.UUID, at time.Ti
 // and nothing changes, when the key was already destroyed (retention, an
 // earlier erasure, declined consent) or the case has none.
 func (s *Store) EraseIdentity(ctx context.Context, caseID uuid.UUID, at time.Time, e Event) (erased bool, err error) {
-	if len(e.Data) == 0 {
-		e.Data = json.RawMessage(`{}`)
-	}
+	e.Data = eventData(e.Data)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, qDestroyKey, caseID, at)
 		if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -103,9 +102,7 @@ func (s *Store) RecordReferral(ctx context.Context, step ReferralStep) error {
 			}
 		}
 		for _, e := range step.Events {
-			if len(e.Data) == 0 {
-				e.Data = json.RawMessage(`{}`)
-			}
+			e.Data = eventData(e.Data)
 			if _, err := tx.NamedExecContext(ctx, qInsertEvent, e); err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -98,9 +97,7 @@ const (
 func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, e := range t.Events {
-			if len(e.Data) == 0 {
-				e.Data = json.RawMessage(`{}`)
-			}
+			e.Data = eventData(e.Data)
 			if _, err := tx.NamedExecContext(ctx, qInsertEvent, e); err != nil {
 				return fmt.Errorf("event %s: %w", e.ID, err)
 			}
