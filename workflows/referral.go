@@ -341,13 +341,20 @@ func (r *referralRun) row() ReferralRow {
 		WithdrawnAt: r.state.WithdrawnAt, Outcome: r.state.Outcome, NoteID: r.in.NoteID}
 }
 
+// ReferralSeqBase offsets the numbers of a referral's events in the case's
+// timeline: a referral's workflow numbers its events from 1, as the case's
+// workflow does its own, and both are stored with the case; a seq above the
+// base tells a referral's event from the case's. It orders the events of one
+// step only — timelines are in time order — and recorded histories fix it.
+const ReferralSeqBase = 10000
+
 func (r *referralRun) event(kind, actor string, data map[string]string) EventRecord {
 	r.state.Seq++
 	if data == nil {
 		data = map[string]string{}
 	}
 	data["referral_id"] = r.in.ReferralID
-	return EventRecord{ID: fmt.Sprintf("%s/%d", ReferralWorkflowID(r.in.ReferralID), r.state.Seq), Seq: 10000 + r.state.Seq,
+	return EventRecord{ID: fmt.Sprintf("%s/%d", ReferralWorkflowID(r.in.ReferralID), r.state.Seq), Seq: ReferralSeqBase + r.state.Seq,
 		CaseID: r.in.CaseID, Type: kind, At: workflow.Now(r.ctx), ActorID: actor, Data: data}
 }
 

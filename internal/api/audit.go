@@ -49,7 +49,7 @@ func (s *Server) auditCommand(r Route) fiber.Handler {
 		if err := c.Next(); err != nil || c.Response().StatusCode() >= 400 {
 			return err
 		}
-		p := mustPrincipal(c)
+		p := signedInUser(c)
 		entry := store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
 			Action: action, CaseID: s.auditCase(c, r), RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
 		if err := s.deps.Store.Audit(c.UserContext(), entry); err != nil {

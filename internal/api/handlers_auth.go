@@ -83,7 +83,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 }
 
 func (s *Server) me(c *fiber.Ctx) error {
-	out := meResponse{userJSON: userOf(mustPrincipal(c))}
+	out := meResponse{userJSON: userOf(signedInUser(c))}
 	if viaCookie, _ := c.Locals(localViaCookie).(bool); viaCookie {
 		token, _ := c.Locals(localSessionToken).(string)
 		out.CSRFToken = s.csrfToken(token)

@@ -135,7 +135,7 @@ func utc(t *time.Time) *time.Time {
 
 // answerCase answers with the case as the caller may see it, without the identity.
 func (s *Server) answerCase(c *fiber.Ctx, id uuid.UUID, status int) error {
-	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, requestInfo(c))
+	v, err := s.deps.Cases.Get(c.UserContext(), signedInUser(c), id, requestInfo(c))
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	opened, err := s.deps.Cases.Open(c.UserContext(), mustPrincipal(c), req)
+	opened, err := s.deps.Cases.Open(c.UserContext(), signedInUser(c), req)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Server) listCases(c *fiber.Ctx) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	list, err := s.deps.Cases.List(c.UserContext(), mustPrincipal(c), f)
+	list, err := s.deps.Cases.List(c.UserContext(), signedInUser(c), f)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Server) getCase(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound // a malformed ID names no case the caller may see
 	}
-	v, err := s.deps.Cases.Get(c.UserContext(), mustPrincipal(c), id, cases.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c), Identity: true})
+	v, err := s.deps.Cases.Get(c.UserContext(), signedInUser(c), id, cases.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c), Identity: true})
 	if err != nil {
 		return err
 	}

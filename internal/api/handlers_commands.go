@@ -61,7 +61,7 @@ func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), signedInUser(c), id); err != nil {
 		return err
 	}
 	if body != nil {
@@ -71,7 +71,7 @@ func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.
 	}
 	cmd := build(id)
 	cmd.Retry = retryOf(c)
-	if _, err := s.deps.Cases.Do(c.UserContext(), mustPrincipal(c), cmd); err != nil {
+	if _, err := s.deps.Cases.Do(c.UserContext(), signedInUser(c), cmd); err != nil {
 		return err
 	}
 	return s.answerCase(c, id, fiber.StatusOK)
@@ -110,7 +110,7 @@ func (s *Server) decide(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), signedInUser(c), id); err != nil {
 		return err
 	}
 	if err := decode(c, &req); err != nil {
@@ -121,7 +121,7 @@ func (s *Server) decide(c *fiber.Ctx) error {
 		Arg: func(wc workflows.Command) any {
 			return workflows.DecideCommand{Command: wc, DecisionID: decisionID, Kind: req.Kind, Outcome: req.Outcome}
 		}}
-	state, err := s.deps.Cases.Do(c.UserContext(), mustPrincipal(c), cmd)
+	state, err := s.deps.Cases.Do(c.UserContext(), signedInUser(c), cmd)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *Server) timeline(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	events, err := s.deps.Cases.Timeline(c.UserContext(), mustPrincipal(c), id)
+	events, err := s.deps.Cases.Timeline(c.UserContext(), signedInUser(c), id)
 	if err != nil {
 		return err
 	}

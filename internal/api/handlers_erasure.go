@@ -15,14 +15,14 @@ func (s *Server) erase(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), signedInUser(c), id); err != nil {
 		return err
 	}
 	var req cases.ErasureRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := s.deps.Cases.Erase(c.UserContext(), mustPrincipal(c), id, req, requestInfo(c)); err != nil {
+	if err := s.deps.Cases.Erase(c.UserContext(), signedInUser(c), id, req, requestInfo(c)); err != nil {
 		return err
 	}
 	return s.answerCase(c, id, fiber.StatusOK)

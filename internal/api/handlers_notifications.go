@@ -60,7 +60,7 @@ func notificationOf(n *store.NotificationItem) notificationJSON {
 // role, newest first: ?unread=true for unread ones only, ?limit (1–200,
 // default 50) and ?before=<next of the previous page> to page.
 func (s *Server) listNotifications(c *fiber.Ctx) error {
-	p := mustPrincipal(c)
+	p := signedInUser(c)
 	q := store.InboxQuery{AgencyID: p.AgencyID, Recipients: notify.Audience(p.Role)}
 	var errs queryErrors
 	var err error
@@ -108,7 +108,7 @@ func (s *Server) markNotificationRead(c *fiber.Ctx) error {
 	if !ok {
 		return store.ErrNotFound
 	}
-	p := mustPrincipal(c)
+	p := signedInUser(c)
 	n, err := s.deps.Store.MarkNotificationRead(c.UserContext(), p.AgencyID, notify.Audience(p.Role), id, time.Now())
 	if err != nil {
 		return err
@@ -288,7 +288,7 @@ func (s *Server) channelAgency(c *fiber.Ctx) (uuid.UUID, error) {
 }
 
 func (s *Server) auditNotifyAdmin(c *fiber.Ctx, action string, caseID *uuid.UUID) error {
-	p := mustPrincipal(c)
+	p := signedInUser(c)
 	return s.deps.Store.Audit(c.UserContext(), store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role),
 		AgencyID: p.AgencyID, Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
 }

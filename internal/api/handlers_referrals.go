@@ -56,14 +56,14 @@ func (s *Server) refer(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	if err := s.deps.Cases.CheckVisible(c.UserContext(), mustPrincipal(c), id); err != nil {
+	if err := s.deps.Cases.CheckVisible(c.UserContext(), signedInUser(c), id); err != nil {
 		return err
 	}
 	var req cases.ReferRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	referralID, err := s.deps.Cases.Refer(c.UserContext(), mustPrincipal(c), id, req, retryOf(c))
+	referralID, err := s.deps.Cases.Refer(c.UserContext(), signedInUser(c), id, req, retryOf(c))
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) withdrawReferral(c *fiber.Ctx) error {
 	if err1 != nil || err2 != nil {
 		return cases.ErrNotFound
 	}
-	state, err := s.deps.Cases.WithdrawReferral(c.UserContext(), mustPrincipal(c), caseID, referralID)
+	state, err := s.deps.Cases.WithdrawReferral(c.UserContext(), signedInUser(c), caseID, referralID)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) inbox(c *fiber.Ctx) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	list, err := s.deps.Cases.Inbox(c.UserContext(), mustPrincipal(c), status, limit)
+	list, err := s.deps.Cases.Inbox(c.UserContext(), signedInUser(c), status, limit)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) getReferral(c *fiber.Ctx) error {
 	if err != nil {
 		return cases.ErrNotFound
 	}
-	v, err := s.deps.Cases.ReferralForProvider(c.UserContext(), mustPrincipal(c), id, requestInfo(c))
+	v, err := s.deps.Cases.ReferralForProvider(c.UserContext(), signedInUser(c), id, requestInfo(c))
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) answer(update string) fiber.Handler {
 		if err != nil {
 			return cases.ErrNotFound
 		}
-		if err := s.deps.Cases.CheckAddressee(c.UserContext(), mustPrincipal(c), id); err != nil {
+		if err := s.deps.Cases.CheckAddressee(c.UserContext(), signedInUser(c), id); err != nil {
 			return err
 		}
 		var cmd workflows.AnswerCommand
@@ -166,7 +166,7 @@ func (s *Server) answer(update string) fiber.Handler {
 			}
 			note = req.Note
 		}
-		state, err := s.deps.Cases.Answer(c.UserContext(), mustPrincipal(c), id, update, cmd, note)
+		state, err := s.deps.Cases.Answer(c.UserContext(), signedInUser(c), id, update, cmd, note)
 		if err != nil {
 			return err
 		}

@@ -147,7 +147,10 @@ func bearer(c *fiber.Ctx) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-func mustPrincipal(c *fiber.Ctx) auth.Principal {
+// signedInUser is the principal authorize() put on the request. Handlers of
+// signed-in routes call it; on a public route it is the zero Principal,
+// which no service accepts.
+func signedInUser(c *fiber.Ctx) auth.Principal {
 	p, _ := principalOf(c)
 	return p
 }

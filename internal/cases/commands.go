@@ -76,7 +76,7 @@ func updateID(p auth.Principal, name string, r Retry) string {
 // Do runs a command on a case the caller may see: its codes are checked
 // against the case's SOP (check.go: 422), the note (if any) is stored, then
 // the workflow update runs; a refused update removes the note again. It
-// returns the case as the read model holds it afterwards.
+// returns the case's state as the workflow answered the update.
 func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workflows.CaseState, error) {
 	c, err := s.Store.Case(ctx, auth.CaseScope(p), cmd.CaseID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -161,7 +161,9 @@ func (s *Service) Timeline(ctx context.Context, p auth.Principal, id uuid.UUID) 
 	return s.Store.Timeline(ctx, id)
 }
 
-// Obligations returns a case's obligations for a caller who may see the case.
+// Obligations returns a case's obligations. It takes no caller and checks
+// nothing: it is for a case the caller's own request has just opened or
+// already passed through CheckVisible.
 func (s *Service) Obligations(ctx context.Context, id uuid.UUID) ([]store.Obligation, error) {
 	return s.Store.Obligations(ctx, id)
 }

@@ -120,9 +120,6 @@ func (s *Service) providerReferral(ctx context.Context, p auth.Principal, id uui
 	return ref, err
 }
 
-// ProviderFields are the only person fields a provider receives.
-var ProviderFields = []string{"given_name", "age_band", "sex", "languages", "urgent_needs"}
-
 // ReferralForProvider returns the minimum-necessary view; reading the given
 // name is audited like any identity read.
 func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id uuid.UUID, ri RequestInfo) (*ProviderView, error) {

@@ -27,7 +27,9 @@ const (
 		ON CONFLICT (id) DO NOTHING`
 	qSetStage = `UPDATE cases SET stage = $2, updated_at = GREATEST(updated_at, $3),
 		closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END WHERE id = $1`
-	qTimeline = `SELECT * FROM case_events WHERE case_id = $1 ORDER BY seq, at, id`
+	// A timeline is in the order things happened; seq orders the events of
+	// one step, which share their time (workflows.ReferralSeqBase).
+	qTimeline = `SELECT * FROM case_events WHERE case_id = $1 ORDER BY at, seq, id`
 )
 
 // AppendEvent writes a timeline event once; repeating the same ID is a no-op.
