@@ -42,6 +42,8 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/auth/login", Access: public, Handler: s.login},
 		{Method: "POST", Path: "/api/v1/auth/logout", Access: signedIn, Handler: s.logout},
 		{Method: "GET", Path: "/api/v1/me", Access: signedIn, Handler: s.me},
+		{Method: "GET", Path: "/api/v1/sop", Access: signedIn, Handler: s.getSOP},
+		{Method: "GET", Path: "/api/v1/sop/:version", Access: signedIn, Handler: s.getSOP},
 		{Method: "POST", Path: "/api/v1/cases", Access: roles, Roles: []auth.Role{auth.Frontline}, Handler: s.openCase},
 		{Method: "GET", Path: "/api/v1/cases", Access: roles, Roles: caseReaders, Handler: s.listCases},
 		{Method: "GET", Path: "/api/v1/cases/:id", Access: roles, Roles: caseReaders, Handler: s.getCase},

@@ -94,6 +94,8 @@ var authzMatrix = []authzRow{
 	// Any signed-in role.
 	{route: "POST /api/v1/auth/logout", session: true, anon: 401, frontline: "204", supervisor: "204", authority: "204", provider: "204", twg: "204", admin: "204"},
 	{route: "GET /api/v1/me", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
+	{route: "GET /api/v1/sop", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
+	{route: "GET /api/v1/sop/:version", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
 	{route: "GET /api/v1/notifications", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "200", twg: "200", admin: "200"},
 	{route: "POST /api/v1/notifications/:id/read", anon: 401, frontline: "404", supervisor: "404", authority: "404", provider: "404", twg: "404", admin: "404"},
 
@@ -261,6 +263,8 @@ func authzPath(path string, f authzFixture) (string, error) {
 			segs[i] = f.userID
 		case s == ":id" && (strings.HasPrefix(path, "/api/v1/notifications/") || strings.HasPrefix(path, "/api/v1/admin/dead-letters/")):
 			segs[i] = f.notificationID
+		case s == ":version":
+			segs[i] = "2026.1" // the Turkmen SOP every test loads
 		default:
 			return "", fmt.Errorf("route %s: no value for parameter %s; teach authzPath and document the choice", path, s)
 		}

@@ -90,6 +90,12 @@ func TestContractOpenAPI(t *testing.T) {
 
 	t.Run("sessions", func(t *testing.T) {
 		mustStatus(t, "me", officer.Do(t, "GET", "/api/v1/me", nil, nil), http.StatusOK)
+		var inForce struct {
+			Version string `json:"version"`
+		}
+		mustStatus(t, "the SOP in force", officer.Do(t, "GET", "/api/v1/sop", nil, &inForce), http.StatusOK)
+		mustStatus(t, "an SOP version", officer.Do(t, "GET", "/api/v1/sop/"+inForce.Version, nil, nil), http.StatusOK)
+		mustStatus(t, "an unknown SOP version", officer.Do(t, "GET", "/api/v1/sop/1999.1", nil, nil), http.StatusNotFound)
 		mustStatus(t, "anonymous me", anon.Do(t, "GET", "/api/v1/me", nil, nil), http.StatusUnauthorized)
 		login := func(body any, h http.Header) int { return contractSend(t, anon, "POST", "/api/v1/auth/login", body, h) }
 		mustStatus(t, "malformed sign-in", login([]byte(`{"email":`), jsonCT), http.StatusBadRequest)
@@ -194,7 +200,11 @@ func TestContractOpenAPI(t *testing.T) {
 		mustStatus(t, "screening as text", contractSend(t, officer, "POST", "/api/v1/cases", []byte(`{}`), http.Header{"Content-Type": {"text/plain"}}),
 			http.StatusUnsupportedMediaType)
 		big := []byte(`{"narrative":"` + strings.Repeat("n", cfg.BodyLimit) + `"}`)
-		mustStatus(t, "oversized screening", contractSend(t, officer, "POST", "/api/v1/cases", big, jsonCT), http.StatusRequestEntityTooLarge)
+		// Expect: 100-continue keeps the client from writing the body the
+		// server refuses on its declared length: otherwise the server's close
+		// can reset the connection while the client still writes.
+		oversized := http.Header{"Content-Type": {"application/json"}, "Expect": {"100-continue"}}
+		mustStatus(t, "oversized screening", contractSend(t, officer, "POST", "/api/v1/cases", big, oversized), http.StatusRequestEntityTooLarge)
 		mustStatus(t, "officer decides", officer.Do(t, "POST", base+"/decisions", decideBody("preliminary", "positive"), nil), http.StatusForbidden)
 
 		// Consent again, idempotently: the replay answers the stored answer.
