@@ -1,7 +1,6 @@
 package api
 
 import (
-	"crypto/hmac"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,18 +50,14 @@ func (s *Server) PageSession(c *fiber.Ctx, csrf string) (auth.Principal, string,
 	if token == "" {
 		return auth.Principal{}, "", auth.ErrNoSession
 	}
-	want := s.csrfToken(token)
-	if unsafeMethod(c.Method()) && (crossSite(c) || !hmac.Equal([]byte(csrf), []byte(want))) {
+	if unsafeMethod(c.Method()) && s.checkCSRF(c, token, csrf) != nil {
 		return auth.Principal{}, "", ErrCSRF
 	}
-	p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+	p, err := s.authenticate(c, token, true)
 	if err != nil {
 		return auth.Principal{}, "", err
 	}
-	c.Locals(localPrincipal, p)
-	c.Locals(localSessionToken, token)
-	c.Locals(localViaCookie, true)
-	return p, want, nil
+	return p, s.csrfToken(token), nil
 }
 
 // PageSignOut ends the session of the cookie and clears it.

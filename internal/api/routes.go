@@ -122,22 +122,32 @@ func (s *Server) authorize(r Route) fiber.Handler {
 		// Checked before the session is looked up, so that a forged request
 		// does not even extend the session's idle window.
 		if viaCookie && unsafeMethod(c.Method()) {
-			if err := s.checkCSRF(c, token); err != nil {
+			if err := s.checkCSRF(c, token, c.Get(csrfHeader)); err != nil {
 				return err
 			}
 		}
-		p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+		p, err := s.authenticate(c, token, viaCookie)
 		if err != nil {
 			return err
 		}
-		c.Locals(localPrincipal, p)
-		c.Locals(localSessionToken, token)
-		c.Locals(localViaCookie, viaCookie)
 		if r.Access == roles && !slices.Contains(r.Roles, p.Role) {
 			return cases.ErrForbidden
 		}
 		return c.Next()
 	}
+}
+
+// authenticate finds the session of token and puts its principal on the
+// request, for the API's routes and the web UI's pages alike.
+func (s *Server) authenticate(c *fiber.Ctx, token string, viaCookie bool) (auth.Principal, error) {
+	p, err := s.deps.Sessions.Authenticate(c.UserContext(), token)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	c.Locals(localPrincipal, p)
+	c.Locals(localSessionToken, token)
+	c.Locals(localViaCookie, viaCookie)
+	return p, nil
 }
 
 func bearer(c *fiber.Ctx) (string, bool) {

@@ -70,14 +70,7 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 	}
 	// On the wire: the headers and nothing after them (net/http reads no
 	// body of a HEAD answer, so look at the bytes).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testenv.Must(t, err)
-	go srv.App().Listener(ln)
-	t.Cleanup(func() { srv.App().Shutdown() })
-	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	testenv.Must(t, err)
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := dialServer(t, srv)
 	fmt.Fprintf(conn, "HEAD /healthz HTTP/1.1\r\nHost: nrm\r\nConnection: close\r\n\r\n")
 	raw, _ := io.ReadAll(conn)
 	head, rest, ok := strings.Cut(string(raw), "\r\n\r\n")
@@ -196,15 +189,7 @@ func TestQueryParametersAreChecked(t *testing.T) {
 // problem with the request's ID and the security headers.
 func TestTooLargeCarriesRequestIDAndSecurityHeaders(t *testing.T) {
 	srv := api.New(api.Deps{Log: slog.New(slog.DiscardHandler), BodyLimit: 1 << 10})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	testenv.Must(t, err)
-	go srv.App().Listener(ln)
-	t.Cleanup(func() { srv.App().Shutdown() })
-
-	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	testenv.Must(t, err)
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := dialServer(t, srv)
 	// Headers alone, declaring a body over the limit: the server answers
 	// on the declared length without reading a body.
 	fmt.Fprintf(conn, "POST /api/v1/cases HTTP/1.1\r\nHost: nrm\r\nContent-Type: application/json\r\nX-Request-ID: client-id-0001\r\nContent-Length: %d\r\n\r\n", 2<<10)
@@ -229,4 +214,19 @@ func TestTooLargeCarriesRequestIDAndSecurityHeaders(t *testing.T) {
 			t.Errorf("413 lacks %s", h)
 		}
 	}
+}
+
+// dialServer serves srv on a loopback port and returns a connection to it,
+// for tests that must see the bytes on the wire.
+func dialServer(t *testing.T, srv *api.Server) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testenv.Must(t, err)
+	go srv.App().Listener(ln)
+	t.Cleanup(func() { srv.App().Shutdown() })
+	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	testenv.Must(t, err)
+	t.Cleanup(func() { conn.Close() })
+	testenv.Must(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+	return conn
 }

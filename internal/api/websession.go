@@ -85,12 +85,13 @@ func crossSite(c *fiber.Ctx) bool {
 	return err != nil || u.Host == "" || !strings.EqualFold(u.Host, string(c.Request().Host()))
 }
 
-// checkCSRF guards an unsafe request authenticated by the session cookie.
-func (s *Server) checkCSRF(c *fiber.Ctx, sessionToken string) error {
+// checkCSRF guards an unsafe request authenticated by the session cookie:
+// got is the CSRF token the request carries (the X-CSRF-Token header of an
+// API call, the csrf field of a page's form).
+func (s *Server) checkCSRF(c *fiber.Ctx, sessionToken, got string) error {
 	if crossSite(c) {
 		return csrfProblem("cross-site request refused")
 	}
-	got := c.Get(csrfHeader)
 	if got == "" || !hmac.Equal([]byte(got), []byte(s.csrfToken(sessionToken))) {
 		return csrfProblem("send the CSRF token of your session in the " + csrfHeader + " header")
 	}

@@ -1,10 +1,7 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -375,20 +372,9 @@ func TestRestartResumesWorkflows(t *testing.T) {
 }
 
 // declareTooLarge sends POST /api/v1/cases headers declaring a body of n
-// bytes, without the body, and returns the answer (its body closed).
+// bytes, without the body, and returns the answer (its body read).
 func declareTooLarge(t *testing.T, addr, token string, n int) *http.Response {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	fmt.Fprintf(conn, "POST /api/v1/cases HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, token, n)
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("answer to a declared body of %d bytes: %v", n, err)
-	}
-	resp.Body.Close()
+	resp, _ := rawPost(t, addr, "/api/v1/cases", token, nil, nil, n)
 	return resp
 }

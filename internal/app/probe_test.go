@@ -138,8 +138,8 @@ func TestUnreadableInputIsRefused(t *testing.T) {
 	// Go's client refuses to send such headers: write the request by hand.
 	body := mustJSON(t, testenv.Screening())
 	for _, key := range []string{"k\xff\xfe", "key with spaces", "tab\tkey", strings.Repeat("k", 129), "nul\x01key"} {
-		status, answer := rawPost(t, sys.APIAddr, "/api/v1/cases", officer.Token, map[string]string{"Idempotency-Key": key}, body)
-		if status != http.StatusUnprocessableEntity || !strings.Contains(answer, "Idempotency-Key") {
+		resp, answer := rawPost(t, sys.APIAddr, "/api/v1/cases", officer.Token, map[string]string{"Idempotency-Key": key}, body, -1)
+		if status := resp.StatusCode; status != http.StatusUnprocessableEntity || !strings.Contains(answer, "Idempotency-Key") {
 			t.Errorf("Idempotency-Key %q: %d %s, want 422 naming the header", key, status, answer)
 		}
 	}
@@ -279,17 +279,22 @@ func TestDuplicateCheckIsNoOracle(t *testing.T) {
 	}
 }
 
-// rawPost sends a POST over a bare connection, headers as given byte for
-// byte, and returns the status and body.
-func rawPost(t *testing.T, addr, path, token string, headers map[string]string, body []byte) (int, string) {
+// rawPost sends a POST over a bare connection, its headers written byte
+// for byte (Go's client refuses some that a probe sends), declaring a body
+// of length bytes (-1: the length of body) and sending body; it returns the
+// answer and its body.
+func rawPost(t *testing.T, addr, path, token string, headers map[string]string, body []byte, length int) (*http.Response, string) {
 	t.Helper()
+	if length < 0 {
+		length = len(body)
+	}
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	testenv.Must(t, err)
 	defer conn.Close()
 	testenv.Must(t, conn.SetDeadline(time.Now().Add(30*time.Second)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n",
-		path, addr, token, len(body))
+		path, addr, token, length)
 	for k, v := range headers {
 		b.WriteString(k + ": " + v + "\r\n")
 	}
@@ -301,5 +306,5 @@ func rawPost(t *testing.T, addr, path, token string, headers map[string]string, 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	testenv.Must(t, err)
-	return resp.StatusCode, string(data)
+	return resp, string(data)
 }
