@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,8 +141,15 @@ func FastSOP() string {
 func StartWith(tb testing.TB, cfg *config.Config, temporalDynamicConfig map[string]any) *app.System {
 	tb.Helper()
 	ctx := context.Background()
-	sys, err := app.Start(ctx, cfg, Logger(tb), app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true,
-		TemporalDynamicConfig: temporalDynamicConfig})
+	parts := app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true, TemporalDynamicConfig: temporalDynamicConfig}
+	sys, err := app.Start(ctx, cfg, Logger(tb), parts)
+	// The embedded Temporal picks free ports and binds them a moment later;
+	// with tests (and browsers) opening ports beside it, another process can
+	// take one in between. Starting again picks new ports.
+	for attempt := 1; err != nil && strings.Contains(err.Error(), "address already in use") && attempt < 3; attempt++ {
+		tb.Logf("start system: a port was taken meanwhile; starting again (%v)", err)
+		sys, err = app.Start(ctx, cfg, Logger(tb), parts)
+	}
 	if err != nil {
 		tb.Fatalf("start system: %v", err)
 	}
