@@ -108,6 +108,7 @@ func TestBrowserSignInAndWorklist(t *testing.T) {
 		}
 		checkAccessibility(t, ctx, "the sign-in page")
 		fitsWidth(t, ctx, size.w, "the sign-in page")
+		saveScreenshot(t, ctx, fmt.Sprintf("sign-in-tk-%d.png", size.w))
 
 		// The keyboard alone: the skip link first, then the fields in order.
 		testenv.Must(t, chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)))
@@ -147,6 +148,14 @@ func TestBrowserSignInAndWorklist(t *testing.T) {
 		checkAccessibility(t, ctx, "the case page")
 		fitsWidth(t, ctx, size.w, "the case page")
 		saveScreenshot(t, ctx, fmt.Sprintf("case-page-tk-%d.png", size.w))
+		if os.Getenv("NRM_SCREENSHOTS") == "1" {
+			for _, lang := range []string{"ru", "en"} {
+				for name, path := range map[string]string{"worklist": "/", "case-page": "/cases/" + opened.ID} {
+					testenv.Must(t, chromedp.Do(ctx, chromedp.Navigate(base+path+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS("main"))))
+					saveScreenshot(t, ctx, fmt.Sprintf("%s-%s-%d.png", name, lang, size.w))
+				}
+			}
+		}
 	}
 }
 
