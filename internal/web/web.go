@@ -85,8 +85,6 @@ func New(cs *cases.Service, log *slog.Logger, defaultLanguage string, problem Pr
 	}
 	views := html.NewFileSystem(http.FS(sub), ".html")
 	views.AddFunc("asset", as.url)
-	// T is replaced per request by the page's translator (render).
-	views.AddFunc("T", func(id string, data ...any) string { return id })
 	views.AddFunc("dict", dict)
 	views.AddFunc("neg", func(n int) int { return -n })
 	if err := views.Load(); err != nil {
