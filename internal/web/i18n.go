@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -30,14 +31,19 @@ type catalogue struct {
 func loadCatalogue() (*catalogue, error) {
 	b := i18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
+	files, err := localeFileNames()
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range Languages {
-		name := "locales/" + l + ".yaml"
-		data, err := fs.ReadFile(localeFiles, name)
-		if err != nil {
-			return nil, fmt.Errorf("messages %s: %w", l, err)
-		}
-		if _, err := b.ParseMessageFileBytes(data, path.Base(name)); err != nil {
-			return nil, fmt.Errorf("messages %s: %w", l, err)
+		for _, name := range files[l] {
+			data, err := fs.ReadFile(localeFiles, name)
+			if err != nil {
+				return nil, fmt.Errorf("messages %s: %w", l, err)
+			}
+			if _, err := b.ParseMessageFileBytes(data, path.Base(name)); err != nil {
+				return nil, fmt.Errorf("messages %s: %w", name, err)
+			}
 		}
 	}
 	c := &catalogue{bundle: b}
@@ -46,6 +52,26 @@ func loadCatalogue() (*catalogue, error) {
 	}
 	c.matcher = language.NewMatcher(c.tags)
 	return c, nil
+}
+
+// localeFileNames groups the catalogue files by language. A language's
+// messages may be split by area: locales/tk.yaml, locales/screening.tk.yaml
+// and so on; the language is the name's last part before .yaml.
+func localeFileNames() (map[string][]string, error) {
+	names, err := fs.Glob(localeFiles, "locales/*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	out := map[string][]string{}
+	for _, name := range names {
+		base := strings.TrimSuffix(path.Base(name), ".yaml")
+		lang := base[strings.LastIndex(base, ".")+1:]
+		if !slices.Contains(Languages, lang) {
+			return nil, fmt.Errorf("messages: %s is in no language of %v", name, Languages)
+		}
+		out[lang] = append(out[lang], name)
+	}
+	return out, nil
 }
 
 // match picks the UI language for an Accept-Language header; "" when none
@@ -75,6 +101,12 @@ type translator struct {
 
 func (c *catalogue) translator(lang string) *translator {
 	return &translator{lang: lang, loc: i18n.NewLocalizer(c.bundle, lang)}
+}
+
+// has tells whether the catalogue has a message.
+func (t *translator) has(id string) bool {
+	_, err := t.loc.Localize(&i18n.LocalizeConfig{MessageID: id})
+	return err == nil
 }
 
 // T renders a message; data are its template values and, under "Count",

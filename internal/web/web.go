@@ -101,7 +101,16 @@ func (p *Pages) Mount(r fiber.Router, gate Gate) {
 	r.Post("/login", p.login)
 	r.Post("/logout", p.logout)
 	r.Get("/", p.signedIn(p.worklist))
+	// Each area of the UI adds its routes in its own file; the fixed paths
+	// (/cases/new) come before the patterns (/cases/:id).
+	p.mountScreening(r)
+	p.mountCaseList(r)
+	p.mountNotifications(r)
+	p.mountAccount(r)
+	p.mountDecisions(r)
+	p.mountApprovals(r)
 	r.Get("/cases/:id", p.signedIn(p.casePage))
+	p.mountCaseActions(r)
 	r.Get("/*", p.notFound)
 }
 

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/nrm-tm/nrm/internal/cases"
+)
+
+// fieldError is a problem with one field of a form: shown next to the field
+// and, as a link to it, in the error summary at the top of the page (the
+// GOV.UK pattern). Msg is a message ID; Args its template data.
+type fieldError struct {
+	Field string
+	Msg   string
+	Args  map[string]any
+}
+
+// formErrors are a form's problems, in the order of its fields.
+type formErrors []fieldError
+
+// For is the error of one field, nil when it has none.
+func (e formErrors) For(field string) *fieldError {
+	for i := range e {
+		if e[i].Field == field {
+			return &e[i]
+		}
+	}
+	return nil
+}
+
+// add records a problem with a field.
+func (e *formErrors) add(field, msg string) { *e = append(*e, fieldError{Field: field, Msg: msg}) }
+
+// refusal puts a command the procedure refused (409, cases.RuleError) in
+// the user's words: rule.<code> from the catalogue, else the general
+// message (protected periods are named by their obligation IDs, which the
+// SOP labels). ok is false for errors that are no refusal.
+func (p *Pages) refusal(err error, lang string) (msg string, ok bool) {
+	var re *cases.RuleError
+	if !errors.As(err, &re) {
+		return "", false
+	}
+	t := p.msgs.translator(lang)
+	if id := "rule." + re.Rule; t.has(id) {
+		return t.T(id), true
+	}
+	return t.T("rule.other"), true
+}
+
+// clean trims a typed text; forms keep what was typed but store it trimmed.
+func clean(s string) string { return strings.TrimSpace(s) }
