@@ -267,6 +267,9 @@ func (r *caseRun) registerHandlers() error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CaseState, error) { return r.state, nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryActions, func(actor Command) (Actions, error) { return r.actions(actor), nil }); err != nil {
+		return err
+	}
 	err := workflow.SetUpdateHandler(ctx, UpdateOpen, func(ctx workflow.Context) (CaseState, error) {
 		if err := workflow.Await(ctx, func() bool { return r.state.Opened }); err != nil {
 			return CaseState{}, err

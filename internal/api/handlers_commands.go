@@ -5,7 +5,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/cases"
-	"github.com/nrm-tm/nrm/workflows"
 )
 
 type consentRequest struct {
@@ -48,13 +47,6 @@ type noteRequest struct {
 	Note string `json:"note" validate:"max=4000"`
 }
 
-func optionalNote(kind, body string) *cases.Note {
-	if body == "" {
-		return nil
-	}
-	return &cases.Note{Kind: kind, Body: body}
-}
-
 // command decodes the body, runs the command and answers with the case.
 func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.Command) error {
 	id, err := uuid.Parse(c.Params("id"))
@@ -80,27 +72,18 @@ func (s *Server) command(c *fiber.Ctx, body any, build func(id uuid.UUID) cases.
 func (s *Server) consent(c *fiber.Ctx) error {
 	var req consentRequest
 	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		return cases.Command{CaseID: id, Update: workflows.UpdateConsent, Arg: func(wc workflows.Command) any {
-			return workflows.ConsentCommand{Command: wc, Referral: *req.Referral, DataSharing: *req.DataSharing}
-		}}
+		return cases.RecordConsent(id, *req.Referral, *req.DataSharing)
 	})
 }
 
 func (s *Server) withdrawConsent(c *fiber.Ctx) error {
 	var req reasonRequest
-	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		return cases.Command{CaseID: id, Update: workflows.UpdateWithdrawConsent, Note: &cases.Note{Kind: "consent_withdrawn", Body: req.Reason},
-			Arg: func(wc workflows.Command) any { return wc }}
-	})
+	return s.command(c, &req, func(id uuid.UUID) cases.Command { return cases.WithdrawConsent(id, req.Reason) })
 }
 
 func (s *Server) appointGuardian(c *fiber.Ctx) error {
 	var req guardianRequest
-	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		body := req.Name + "\n" + req.Authority
-		return cases.Command{CaseID: id, Update: workflows.UpdateGuardian, Note: &cases.Note{Kind: "guardian", Body: body},
-			Arg: func(wc workflows.Command) any { return wc }}
-	})
+	return s.command(c, &req, func(id uuid.UUID) cases.Command { return cases.AppointGuardian(id, req.Name, req.Authority) })
 }
 
 func (s *Server) decide(c *fiber.Ctx) error {
@@ -116,11 +99,8 @@ func (s *Server) decide(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cmd := cases.Command{CaseID: id, Update: workflows.UpdateDecide, Note: &cases.Note{Kind: "decision", Body: req.Reason},
-		Retry: retryOf(c),
-		Arg: func(wc workflows.Command) any {
-			return workflows.DecideCommand{Command: wc, DecisionID: decisionID, Kind: req.Kind, Outcome: req.Outcome}
-		}}
+	cmd := cases.Decide(id, decisionID, req.Kind, req.Outcome, req.Reason)
+	cmd.Retry = retryOf(c)
 	state, err := s.deps.Cases.Do(c.UserContext(), signedInUser(c), cmd)
 	if err != nil {
 		return err
@@ -139,40 +119,29 @@ func (s *Server) review(c *fiber.Ctx) error {
 		return cases.ErrNotFound
 	}
 	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		return cases.Command{CaseID: id, Update: workflows.UpdateReview, Note: &cases.Note{Kind: "review", Body: req.Reason},
-			Arg: func(wc workflows.Command) any {
-				return workflows.ReviewCommand{Command: wc, DecisionID: decisionID, Confirm: *req.Confirm}
-			}}
+		return cases.Review(id, decisionID, *req.Confirm, req.Reason)
 	})
 }
 
 func (s *Server) extendRecovery(c *fiber.Ctx) error {
 	var req extendRequest
-	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		return cases.Command{CaseID: id, Update: workflows.UpdateExtendRecovery, Note: &cases.Note{Kind: "recovery_extension", Body: req.Reason},
-			Arg: func(wc workflows.Command) any { return workflows.ExtendRecoveryCommand{Command: wc, Days: req.Days} }}
-	})
+	return s.command(c, &req, func(id uuid.UUID) cases.Command { return cases.ExtendRecovery(id, req.Days, req.Reason) })
 }
 
 func (s *Server) requestClosure(c *fiber.Ctx) error {
 	var req closureRequest
-	return s.command(c, &req, func(id uuid.UUID) cases.Command {
-		return cases.Command{CaseID: id, Update: workflows.UpdateRequestClosure, Note: optionalNote("closure_request", req.Note),
-			Arg: func(wc workflows.Command) any { return workflows.ClosureCommand{Command: wc, Reason: req.Reason} }}
-	})
+	return s.command(c, &req, func(id uuid.UUID) cases.Command { return cases.RequestClosure(id, req.Reason, req.Note) })
 }
 
-func (s *Server) noteCommand(update, kind string) fiber.Handler {
+// noteCommand runs a command whose only input is an optional note.
+func (s *Server) noteCommand(build func(id uuid.UUID, note string) cases.Command) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req noteRequest
 		var body any = &req
 		if len(c.Body()) == 0 {
 			body = nil // the note is optional, and so is the body
 		}
-		return s.command(c, body, func(id uuid.UUID) cases.Command {
-			return cases.Command{CaseID: id, Update: update, Note: optionalNote(kind, req.Note),
-				Arg: func(wc workflows.Command) any { return wc }}
-		})
+		return s.command(c, body, func(id uuid.UUID) cases.Command { return build(id, req.Note) })
 	}
 }
 
