@@ -186,6 +186,11 @@ func TestContractOpenAPI(t *testing.T) {
 		for _, path := range []string{"/api/v1/cases", "/api/v1/cases?stage=identification&limit=5", base, base + "/timeline"} {
 			mustStatus(t, "read "+path, officer.Do(t, "GET", path, nil, nil), http.StatusOK)
 		}
+		mustStatus(t, "write a note", officer.Do(t, "POST", base+"/notes", map[string]any{"note": "Asked for an interpreter."}, nil), http.StatusCreated)
+		mustStatus(t, "empty note", officer.Do(t, "POST", base+"/notes", map[string]any{"note": ""}, nil), http.StatusUnprocessableEntity)
+		mustStatus(t, "read the notes", decider.Do(t, "GET", base+"/notes", nil, nil), http.StatusOK)
+		mustStatus(t, "case referrals", officer.Do(t, "GET", base+"/referrals", nil, nil), http.StatusOK)
+		mustStatus(t, "provider reads notes", lebapShelter.Do(t, "GET", base+"/notes", nil, nil), http.StatusForbidden)
 		mustStatus(t, "authority reads", decider.Do(t, "GET", "/api/v1/cases", nil, nil), http.StatusOK)
 		mustStatus(t, "identity read", decider.Do(t, "GET", base, nil, nil), http.StatusOK)
 		mustStatus(t, "foreign case", dashoguz.Do(t, "GET", base, nil, nil), http.StatusNotFound)
