@@ -12,26 +12,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/nrm-tm/nrm/internal/cases"
 )
-
-var validate = newValidator()
-
-func newValidator() *validator.Validate {
-	v := validator.New(validator.WithRequiredStructEnabled())
-	// Report JSON names, not Go names, in field errors.
-	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			return ""
-		}
-		return name
-	})
-	return v
-}
 
 // decode reads a JSON body strictly into dst and checks its struct rules:
 // malformed JSON is 400; unknown fields, wrong types and broken rules are 422.
@@ -112,51 +96,13 @@ func jsonKind(t reflect.Type) string {
 	return "object"
 }
 
+// checkRules checks the struct-tag rules of dst (cases.CheckRules, the one
+// check that the service applies too).
 func checkRules(dst any) error {
-	err := validate.Struct(dst)
-	if err == nil {
-		return nil
+	err := cases.CheckRules(dst)
+	var verr *cases.ValidationError
+	if err == nil || errors.As(err, &verr) {
+		return err
 	}
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body could not be checked")
-	}
-	out := &cases.ValidationError{}
-	for _, fe := range verrs {
-		out.Errors = append(out.Errors, cases.FieldError{Field: fieldPath(fe), Rule: fe.Tag(), Message: ruleMessage(fe)})
-	}
-	return out
-}
-
-// fieldPath drops the root struct name: "OpenRequest.person.given_name" → "person.given_name".
-func fieldPath(fe validator.FieldError) string {
-	ns := fe.Namespace()
-	if _, rest, ok := strings.Cut(ns, "."); ok {
-		return rest
-	}
-	return ns
-}
-
-func ruleMessage(fe validator.FieldError) string {
-	switch fe.Tag() {
-	case "required":
-		return "is required"
-	case "max":
-		return "is longer or larger than " + fe.Param()
-	case "min":
-		return "is shorter or smaller than " + fe.Param()
-	case "len":
-		return "must have length " + fe.Param()
-	case "oneof":
-		return "must be one of: " + fe.Param()
-	case "email":
-		return "must be an e-mail address"
-	case "datetime":
-		return "must be formatted as " + fe.Param()
-	case "uppercase":
-		return "must be upper case"
-	case "lowercase", "alpha":
-		return "must be a lower-case language code"
-	}
-	return "breaks rule " + fe.Tag()
+	return newProblem(http.StatusBadRequest, ProblemMalformed, "the body could not be checked")
 }

@@ -17,10 +17,6 @@ type noteJSON struct {
 	At         time.Time `json:"at"`
 }
 
-type newNoteRequest struct {
-	Note string `json:"note" validate:"required,max=4000"`
-}
-
 // caseNotes answers the case file's notes; the read is audited.
 func (s *Server) caseNotes(c *fiber.Ctx) error {
 	id, err := uuid.Parse(c.Params("id"))
@@ -50,7 +46,7 @@ func (s *Server) addNote(c *fiber.Ctx) error {
 	if err := s.deps.Cases.CheckVisible(c.UserContext(), signedInUser(c), id); err != nil {
 		return err
 	}
-	var req newNoteRequest
+	var req noteRequest // an empty note is the service's 422
 	if err := decode(c, &req); err != nil {
 		return err
 	}

@@ -1,11 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/store"
 )
 
 // The web UI (package web) serves pages from the same Fiber app, behind the
@@ -79,4 +85,93 @@ func (s *Server) RequestID(c *fiber.Ctx) string { return requestID(c) }
 func ProblemOf(err error) (status int, typ string, retryAfter int) {
 	p, _ := toProblem(err)
 	return p.Status, p.Type, p.RetryAfter
+}
+
+// pageOnceWait is how long a page's command waits for an earlier request
+// with the same form key that is still running (a double click, a retry
+// after a dropped connection) before it gives up for the moment.
+const pageOnceWait = 20 * time.Second
+
+// PageOnce runs a page's command at most once per signed-in user and form
+// key, with the API's idempotency keys (idempotency.go): the form carries a
+// random key made when it was rendered, and fingerprint identifies what was
+// sent. The first request runs run, which answers the case it acted on
+// (uuid.Nil for none) and the page to show next; that location is kept
+// and the command audited like the API's ("command POST /cases/new").
+// Another request with the same key and fingerprint does not run it again:
+// it answers the first one's location, waiting (polling) while the first
+// still runs. When run fails, the key is released, so that the corrected
+// form, which keeps its key, can be sent again. The same key with another
+// fingerprint is a 409 problem, with the first one's location when it has
+// one; a key that is no visible ASCII of 1 to 128 characters is a 422.
+func (s *Server) PageOnce(c *fiber.Ctx, key string, fingerprint []byte, run func() (uuid.UUID, string, error)) (string, error) {
+	p, ok := principalOf(c)
+	if !ok {
+		return "", auth.ErrNoSession
+	}
+	if !validIdempotencyKey(key) {
+		return "", newProblem(http.StatusUnprocessableEntity, ProblemIdempotency, "the form's key is missing or malformed")
+	}
+	ctx := c.UserContext()
+	req := store.IdempotentRequest{UserID: p.UserID, Key: key, Method: c.Method(), Path: c.Path(), BodyHash: fingerprint, CreatedAt: time.Now().UTC()}
+	deadline := time.Now().Add(pageOnceWait)
+	for {
+		claimed, prior, err := s.deps.Store.ClaimIdempotencyKey(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		if claimed {
+			break
+		}
+		switch {
+		case prior.Path != req.Path || !bytes.Equal(prior.BodyHash, req.BodyHash):
+			location := ""
+			if prior.Status != nil && prior.Path == req.Path {
+				location = string(prior.Response)
+			}
+			return location, newProblem(http.StatusConflict, ProblemIdempotency, "this form was already sent with other answers")
+		case prior.Status != nil:
+			return string(prior.Response), nil
+		}
+		if time.Now().After(deadline) {
+			pr := newProblem(http.StatusServiceUnavailable, ProblemUnavailable, "the same form is still being sent; try again shortly")
+			pr.p.RetryAfter = 5
+			return "", pr
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	release := func() {
+		if rerr := s.deps.Store.ReleaseIdempotencyKey(context.WithoutCancel(ctx), p.UserID, key); rerr != nil {
+			s.log.Error("release form key", "request_id", requestID(c), "error", rerr)
+		}
+	}
+	done := false
+	defer func() { // a panic in run leaves the key free for a retry, not claimed for a day
+		if !done {
+			release()
+		}
+	}()
+	caseID, location, err := run()
+	done = true
+	if err != nil {
+		release()
+		return "", err
+	}
+	if err := s.deps.Store.CompleteIdempotencyKey(context.WithoutCancel(ctx), p.UserID, key, http.StatusSeeOther, "text/uri-list", []byte(location)); err != nil {
+		// The command took effect; a retry with this key would run it again.
+		s.log.Error("complete form key", "request_id", requestID(c), "error", err)
+	}
+	entry := store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
+		Action: "command " + c.Method() + " " + c.Path(), RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
+	if caseID != uuid.Nil {
+		entry.CaseID = &caseID
+	}
+	if err := s.deps.Store.Audit(context.WithoutCancel(ctx), entry); err != nil {
+		s.log.Error("audit command", "request_id", requestID(c), "action", entry.Action, "error", err)
+	}
+	return location, nil
 }

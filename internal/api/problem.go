@@ -128,7 +128,9 @@ func fiberProblem(fe *fiber.Error) (Problem, bool) {
 	return newProblem(http.StatusInternalServerError, ProblemInternal, "an internal error occurred; quote the request ID to support").p, false
 }
 
-// errorHandler answers every error as problem+json and logs the unexpected ones.
+// errorHandler answers every error as problem+json and logs the unexpected
+// ones. The detail and validation messages are in the language the request's
+// Accept-Language asks for (i18n.go), said in Content-Language.
 //
 // The server also calls it for a request it refuses before any middleware
 // runs (fasthttp's refusals: a body over the limit, 413; headers too large,
@@ -152,8 +154,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if p.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 	}
+	lang := problemMessages.language(c.Get(fiber.HeaderAcceptLanguage))
+	p = problemMessages.localize(p, lang)
 	body, _ := jsonProblem(p, requestID(c))
 	c.Set(fiber.HeaderContentType, "application/problem+json")
+	c.Set(fiber.HeaderContentLanguage, lang)
+	c.Vary(fiber.HeaderAcceptLanguage)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Status(p.Status).Send(body)
 }

@@ -104,6 +104,9 @@ var authzMatrix = []authzRow{
 	{route: "GET /api/v1/cases", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases/:id", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases/:id/timeline", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	{route: "GET /api/v1/cases/:id/notes", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	{route: "POST /api/v1/cases/:id/notes", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
+	{route: "GET /api/v1/cases/:id/referrals", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
 
 	// The case owner's commands (frontline and supervisor of the opening agency).
 	{route: "POST /api/v1/cases/:id/consent", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "403", provider: "403", twg: "403", admin: "403"},

@@ -386,7 +386,7 @@ type contractCheck struct {
 // document's info says so once instead of under every response.
 var contractCommonHeaders = []string{"Content-Type", "Content-Length", "Date", "Connection", "Transfer-Encoding",
 	"X-Request-Id", "X-Client-Request-Id", "Cache-Control", "X-Content-Type-Options", "X-Frame-Options",
-	"Referrer-Policy", "Content-Security-Policy"}
+	"Referrer-Policy", "Content-Security-Policy", "Content-Language", "Vary"}
 
 func newContractCheck(t *testing.T) *contractCheck {
 	t.Helper()

@@ -46,6 +46,9 @@ type Principal struct {
 	Name     string
 	Role     Role
 	AgencyID uuid.UUID
+	// Language is the web UI's language the user chose on their account
+	// page; empty when they chose none.
+	Language string
 }
 
 // Is reports whether the principal has one of the roles.

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -28,25 +27,39 @@ var commonPasswords = map[string]bool{
 	"correcthorse": true, "p@ssw0rd1234": true, "passw0rd1234": true, "superman1234": true,
 }
 
+// PolicyError is a password the policy refuses: Rule says which rule, for
+// callers that explain it in the user's language (length, common, repetitive,
+// context); Error gives the reason in English. It is an ErrWeakPassword.
+type PolicyError struct {
+	Rule   string
+	Reason string
+}
+
+func (e *PolicyError) Error() string { return ErrWeakPassword.Error() + ": " + e.Reason }
+
+// Is makes every PolicyError an ErrWeakPassword.
+func (e *PolicyError) Is(target error) bool { return target == ErrWeakPassword }
+
 // CheckPasswordPolicy enforces NIST SP 800-63B: 12 to 256 characters (long
 // passphrases beat composition rules), not a commonly used password, not a
 // run of one character or a keyboard or digit sequence, and not containing
 // the words of its context (the user's e-mail name, name, the service).
+// A refusal is a *PolicyError.
 func CheckPasswordPolicy(pw string, context ...string) error {
 	n := utf8.RuneCountInString(pw)
 	if n < 12 || n > 256 {
-		return fmt.Errorf("%w: it must be 12 to 256 characters", ErrWeakPassword)
+		return &PolicyError{Rule: "length", Reason: "it must be 12 to 256 characters"}
 	}
 	folded := strings.ToLower(pw)
 	if commonPasswords[folded] || commonPasswords[strings.TrimRightFunc(folded, unicode.IsDigit)] {
-		return fmt.Errorf("%w: it is a commonly used password", ErrWeakPassword)
+		return &PolicyError{Rule: "common", Reason: "it is a commonly used password"}
 	}
 	if distinct(folded) < 5 {
-		return fmt.Errorf("%w: it repeats too few different characters", ErrWeakPassword)
+		return &PolicyError{Rule: "repetitive", Reason: "it repeats too few different characters"}
 	}
 	for _, c := range contextWords(context) {
 		if strings.Contains(folded, c) {
-			return fmt.Errorf("%w: it contains the user's name, e-mail or the service's name", ErrWeakPassword)
+			return &PolicyError{Rule: "context", Reason: "it contains the user's name, e-mail or the service's name"}
 		}
 	}
 	return nil

@@ -93,5 +93,5 @@ func (s *Sessions) Logout(ctx context.Context, token string) error {
 }
 
 func principalOf(u *store.User) Principal {
-	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), AgencyID: u.AgencyID}
+	return Principal{UserID: u.ID, Email: u.Email, Name: u.Name, Role: Role(u.Role), AgencyID: u.AgencyID, Language: u.Language}
 }

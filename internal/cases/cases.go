@@ -109,9 +109,7 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("open case: %w", err)
 	}
-	verr := &ValidationError{}
-	s.validate(active, &req, now, verr)
-	if len(verr.Errors) > 0 {
+	if verr := s.check(active, &req, now); verr != nil {
 		return nil, verr
 	}
 	child, ageBand := classifyAge(active, req)

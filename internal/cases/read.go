@@ -81,3 +81,15 @@ func (s *Service) List(ctx context.Context, p auth.Principal, f store.CaseFilter
 func canReadCases(p auth.Principal) bool {
 	return p.Is(auth.Frontline, auth.Supervisor, auth.CompetentAuthority)
 }
+
+// Worklist returns the open cases the caller may see, the earliest
+// deadline first. It carries no identity data.
+func (s *Service) Worklist(ctx context.Context, p auth.Principal, f store.CaseFilter) ([]store.WorkItem, error) {
+	if !canReadCases(p) {
+		return nil, ErrForbidden
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	return s.Store.Worklist(ctx, auth.CaseScope(p), f)
+}

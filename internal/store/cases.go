@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,7 +93,12 @@ func (sc CaseScope) args() (bool, uuid.UUID) { return sc.All, sc.AgencyID }
 // CaseFilter narrows a case list.
 type CaseFilter struct {
 	Stage string
-	Limit int
+	// Number keeps the cases whose number is or starts with it (exact or
+	// prefix match, as typed: case numbers are upper case).
+	Number string
+	Limit  int
+	// Offset skips that many cases of the list (pages of a long list).
+	Offset int
 }
 
 const (
@@ -114,13 +120,20 @@ const (
 	// $1 all, $2 agency: one predicate for every scoped case read.
 	caseScopePredicate = `($1 OR c.agency_id = $2)`
 	qCaseScoped        = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = $3`
-	qCasesScoped       = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND ($3 = '' OR c.stage = $3)
-		ORDER BY c.opened_at DESC, c.id LIMIT $4`
+	qCasesScoped       = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + caseFilterPredicate + `
+		ORDER BY c.opened_at DESC, c.id LIMIT $5 OFFSET $6`
 	qPerson         = `SELECT * FROM persons WHERE case_id = $1`
 	qMarkStarted    = `UPDATE cases SET workflow_started_at = $2 WHERE id = $1 AND workflow_started_at IS NULL`
 	qUnstartedCases = `SELECT c.* FROM cases c WHERE workflow_started_at IS NULL AND opened_at < $1 ORDER BY opened_at LIMIT $2`
 	qPinSOP         = `INSERT INTO sop_versions (sop, version, hash) VALUES ($1, $2, $3) ON CONFLICT (sop, version) DO NOTHING`
 	qSOPHash        = `SELECT hash FROM sop_versions WHERE sop = $1 AND version = $2`
+)
+
+// A case list's filter: $3 the stage, $4 the LIKE pattern of the number
+// (empty: any stage, any number).
+const (
+	caseFilterPredicate = ` AND ($3 = '' OR c.stage = $3) AND ($4 = '' OR c.number LIKE $4)`
+	qCountCasesScoped   = `SELECT count(*) FROM cases c WHERE ` + caseScopePredicate + caseFilterPredicate
 )
 
 // NewIdentity is what opening a case stores of the person: the sealed
@@ -182,10 +195,29 @@ func (s *Store) Cases(ctx context.Context, scope CaseScope, f CaseFilter) ([]Cas
 	}
 	all, agency := scope.args()
 	out := []Case{}
-	if err := s.db.SelectContext(ctx, &out, qCasesScoped, all, agency, f.Stage, f.Limit); err != nil {
+	if err := s.db.SelectContext(ctx, &out, qCasesScoped, all, agency, f.Stage, numberPattern(f.Number), f.Limit, max(f.Offset, 0)); err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
 	return out, nil
+}
+
+// CountCases counts the cases of a list (its filter without Limit and Offset).
+func (s *Store) CountCases(ctx context.Context, scope CaseScope, f CaseFilter) (int, error) {
+	all, agency := scope.args()
+	var n int
+	if err := s.db.GetContext(ctx, &n, qCountCasesScoped, all, agency, f.Stage, numberPattern(f.Number)); err != nil {
+		return 0, fmt.Errorf("count cases: %w", err)
+	}
+	return n, nil
+}
+
+// numberPattern is the LIKE pattern of a case number's prefix (empty for
+// none), with LIKE's own characters escaped.
+func numberPattern(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(prefix) + "%"
 }
 
 // Person returns the sealed identity of a case's person. Callers must have

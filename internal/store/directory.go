@@ -35,6 +35,8 @@ type User struct {
 	PasswordHash string    `db:"password_hash"`
 	Active       bool      `db:"active"`
 	CreatedAt    time.Time `db:"created_at"`
+	// Language is the web UI's language the user chose (empty when none).
+	Language string `db:"language"`
 }
 
 const (

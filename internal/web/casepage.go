@@ -1,24 +1,42 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/identity"
+	"github.com/nrm-tm/nrm/internal/sop"
+	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
 )
 
-// casePage is what the case page shows. Person is nil for roles that do not
-// see identities (the service decides, and audits the read).
+// casePage is what the case page shows. Person and Notes are nil for roles
+// that do not see identities (the service decides, and audits the read).
 type casePage struct {
-	Number, Stage, Region, AgeBand, Sex string
-	Child                               bool
-	OpenedAt                            time.Time
-	Person                              *identity.Person
-	Obligations                         []obligationRow
+	ID, Number, Stage, Region, AgeBand, Sex string
+	Child                                   bool
+	OpenedAt                                time.Time
+	Consent                                 string // message ID of the consent state; "" for children
+	Person                                  *identity.Person
+	Obligations                             []obligationRow
+	Actions                                 []actionLink
+	// ActionsUnknown: the case's workflow could not be asked what the user
+	// may do (Temporal unreachable); the page says so instead of offering nothing.
+	ActionsUnknown bool
+	Referrals      []referralRow
+	Decisions      []decisionRow
+	Notes          []cases.NoteView
+	ShowNotes      bool
+	Timeline       []eventRow
+	Done           string // message ID of the confirmation of what was just done
 }
 
 // obligationRow is one of the case's deadlines, labelled from the case's SOP
@@ -26,11 +44,33 @@ type casePage struct {
 type obligationRow struct {
 	Label, Status string
 	DueAt         time.Time
-	// Days is the whole days left until DueAt (negative: overdue); only for
-	// obligations still pending or running.
-	Days    int
+	// Left words the time until DueAt (days, or hours under a day) with
+	// LeftN; only for obligations still pending or running.
+	Left    string
+	LeftN   int
 	Open    bool
 	Overdue bool
+}
+
+// actionLink is a form the user may open now.
+type actionLink struct {
+	Href, Label string // Label: message ID
+	Args        map[string]any
+}
+
+type referralRow struct {
+	Service, Agency, Status string
+	SentAt                  time.Time
+}
+
+type decisionRow struct {
+	Kind, Outcome, Review string // Review: "", "pending", "confirmed", "overturned"
+	At                    time.Time
+}
+
+type eventRow struct {
+	Type, Detail string
+	At           time.Time
 }
 
 // casePage shows a case the user may see: a foreign or unknown case is the
@@ -40,35 +80,207 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 	if err != nil {
 		return p.errorPage(c, cases.ErrNotFound)
 	}
-	v, err := p.Cases.Get(c.UserContext(), *pg.User, id, cases.RequestInfo{RequestID: p.gate.RequestID(c), Identity: true})
+	ctx, user := c.UserContext(), *pg.User
+	ri := cases.RequestInfo{RequestID: p.gate.RequestID(c), Identity: true}
+	v, err := p.Cases.Get(ctx, user, id, ri)
 	if err != nil {
 		return p.errorPage(c, err)
 	}
 	k := v.Case
-	out := casePage{Number: k.Number, Stage: k.Stage, Region: k.Region, AgeBand: k.AgeBand, Sex: k.Sex, Child: k.Child,
-		OpenedAt: k.OpenedAt, Person: v.Person}
-	s, known := p.Cases.SOPs.Get(k.SOPVersion)
-	now := time.Now()
-	for _, o := range v.Obligations {
-		row := obligationRow{Label: o.Obligation, Status: o.Status, DueAt: o.DueAt}
-		if known {
-			if def, ok := s.Obligation(o.Obligation); ok {
-				row.Label = def.Label.In(pg.Lang)
-			}
+	out := casePage{ID: k.ID.String(), Number: k.Number, Stage: k.Stage, Region: k.Region, AgeBand: k.AgeBand, Sex: k.Sex,
+		Child: k.Child, OpenedAt: k.OpenedAt, Person: v.Person, Consent: consentState(k)}
+	procedure, _ := p.Cases.SOPs.Get(k.SOPVersion)
+	// Times are shown in the SOP calendar's zone, where its deadlines fall.
+	zone := p.labels(pg.Lang).zone(k.SOPVersion)
+	out.OpenedAt = k.OpenedAt.In(zone)
+	out.Obligations = obligationRows(v.Obligations, procedure, pg.Lang, time.Now(), zone)
+
+	acts, err := p.Cases.Actions(ctx, user, id)
+	if err != nil {
+		p.Log.Warn("case page: actions unknown", "request_id", ri.RequestID, "case_id", id, "error", err)
+		out.ActionsUnknown = true
+	}
+	out.Actions = actionLinks(id.String(), acts, user)
+
+	refs, err := p.Cases.Referrals(ctx, user, id)
+	if err != nil {
+		return p.errorPage(c, err)
+	}
+	for _, r := range refs {
+		row := referralRow{Service: serviceLabel(procedure, r.Service, pg.Lang), Status: r.Status, SentAt: r.SentAt.In(zone)}
+		if r.AgencyName != nil {
+			row.Agency = *r.AgencyName
 		}
-		if o.Status == "pending" || o.Status == "running" {
-			row.Open = true
-			row.Days = daysBetween(now, o.DueAt)
-			row.Overdue = o.DueAt.Before(now)
+		out.Referrals = append(out.Referrals, row)
+	}
+	events, err := p.Cases.Timeline(ctx, user, id)
+	if err != nil {
+		return p.errorPage(c, err)
+	}
+	for i := range events {
+		events[i].At = events[i].At.In(zone)
+	}
+	out.Decisions = decisionRows(events)
+	out.Timeline = eventRows(events, procedure, pg.Lang)
+	if auth.SeesIdentity(user) {
+		out.ShowNotes = true
+		if out.Notes, err = p.Cases.Notes(ctx, user, id, ri); err != nil {
+			return p.errorPage(c, err)
 		}
-		out.Obligations = append(out.Obligations, row)
+		for i := range out.Notes {
+			out.Notes[i].At = out.Notes[i].At.In(zone)
+		}
+	}
+	if done := c.Query("done"); slices.Contains(doneMessages, done) {
+		out.Done = "done." + done
 	}
 	pg.Title, pg.Data = "case.title", out
 	return p.render(c, http.StatusOK, "case", pg)
 }
 
-// daysBetween counts whole days from now to t, rounding towards now: a
-// deadline 30 hours away is "1 day left", 30 hours ago "1 day overdue".
-func daysBetween(now, t time.Time) int {
-	return int(t.Sub(now) / (24 * time.Hour))
+// doneMessages are the commands the case page confirms after a form (done.<name>).
+var doneMessages = []string{workflows.UpdateConsent, workflows.UpdateWithdrawConsent, workflows.UpdateGuardian,
+	workflows.UpdateDecide, workflows.UpdateReview, workflows.UpdateExtendRecovery, workflows.UpdateRefer,
+	workflows.UpdateRequestClosure, workflows.UpdateApproveClosure, workflows.UpdateRejectClosure, workflows.UpdateFollowUp,
+	"note", "erasure"}
+
+func consentState(k *store.Case) string {
+	switch {
+	case k.Child:
+		return ""
+	case k.ConsentReferral == nil:
+		return "case.consent.unknown"
+	case *k.ConsentReferral:
+		return "case.consent.given"
+	}
+	return "case.consent.refused"
+}
+
+func obligationRows(list []store.Obligation, procedure *sop.SOP, lang string, now time.Time, zone *time.Location) []obligationRow {
+	var out []obligationRow
+	for _, o := range list {
+		row := obligationRow{Label: o.Obligation, Status: o.Status, DueAt: o.DueAt.In(zone)}
+		if procedure != nil {
+			if def, ok := procedure.Obligation(o.Obligation); ok {
+				row.Label = def.Label.In(lang)
+			}
+		}
+		if o.Status == "pending" || o.Status == "running" {
+			row.Open = true
+			row.Left, row.LeftN, row.Overdue = timeLeft(now, o.DueAt)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// actionLinks are the forms the user may open now, in the command table's
+// order: only what the case's workflow answered it would accept, plus a
+// note (any reader) and, for the competent authority, the erasure order.
+func actionLinks(id string, a workflows.Actions, p auth.Principal) []actionLink {
+	base := "/cases/" + id + "/"
+	var out []actionLink
+	for _, name := range a.Commands {
+		switch name {
+		case workflows.UpdateReview:
+			for _, d := range a.Reviews {
+				out = append(out, actionLink{Href: base + "decisions/" + d + "/review", Label: "action." + name})
+			}
+		default:
+			if path, ok := actionPaths[name]; ok {
+				out = append(out, actionLink{Href: base + path, Label: "action." + name})
+			}
+		}
+	}
+	out = append(out, actionLink{Href: base + "notes/new", Label: "action.note"})
+	if p.Is(auth.CompetentAuthority) {
+		out = append(out, actionLink{Href: base + "erasure", Label: "action.erasure"})
+	}
+	return out
+}
+
+// actionPaths are the forms of the commands, under /cases/{id}/.
+var actionPaths = map[string]string{
+	workflows.UpdateConsent:         "consent",
+	workflows.UpdateWithdrawConsent: "consent/withdraw",
+	workflows.UpdateGuardian:        "guardian",
+	workflows.UpdateDecide:          "decide",
+	workflows.UpdateExtendRecovery:  "recovery/extend",
+	workflows.UpdateRefer:           "referrals/new",
+	workflows.UpdateRequestClosure:  "closure",
+	workflows.UpdateApproveClosure:  "closure/approval",
+	workflows.UpdateFollowUp:        "follow-up",
+}
+
+func serviceLabel(procedure *sop.SOP, code, lang string) string {
+	if procedure != nil {
+		if def, ok := procedure.Service(code); ok {
+			return def.Label.In(lang)
+		}
+	}
+	return code
+}
+
+// decisionRows reads the decisions and their reviews from the timeline.
+func decisionRows(events []store.Event) []decisionRow {
+	var out []decisionRow
+	byID := map[string]int{}
+	for _, e := range events {
+		data := eventData(e)
+		switch e.Type {
+		case "preliminary_positive", "preliminary_negative", "conclusive_positive", "conclusive_negative":
+			if _, seen := byID[data["decision_id"]]; seen {
+				continue // an overturned negative decision, recorded again as positive
+			}
+			kind, outcome, _ := strings.Cut(e.Type, "_")
+			row := decisionRow{Kind: kind, Outcome: outcome, At: e.At}
+			if outcome == workflows.OutcomeNegative {
+				row.Review = "pending"
+			}
+			byID[data["decision_id"]] = len(out)
+			out = append(out, row)
+		case "negative_review_confirmed", "negative_review_overturned":
+			if i, ok := byID[data["decision_id"]]; ok {
+				out[i].Review = map[string]string{"negative_review_confirmed": "confirmed", "negative_review_overturned": "overturned"}[e.Type]
+			}
+		}
+	}
+	return out
+}
+
+func eventData(e store.Event) map[string]string {
+	m := map[string]string{}
+	var raw map[string]any
+	if err := json.Unmarshal(e.Data, &raw); err != nil {
+		return m
+	}
+	for k, v := range raw {
+		if s, ok := v.(string); ok {
+			m[k] = s
+		}
+	}
+	return m
+}
+
+// eventRows are the timeline in words: the event's name and its codes as
+// the SOP labels them (service, obligation) — never free text.
+func eventRows(events []store.Event, procedure *sop.SOP, lang string) []eventRow {
+	var out []eventRow
+	for _, e := range events {
+		data := eventData(e)
+		row := eventRow{Type: e.Type, At: e.At}
+		switch {
+		case data["service"] != "":
+			row.Detail = serviceLabel(procedure, data["service"], lang)
+		case data["obligation"] != "":
+			row.Detail = data["obligation"]
+			if procedure != nil {
+				if def, ok := procedure.Obligation(data["obligation"]); ok {
+					row.Detail = def.Label.In(lang)
+				}
+			}
+		}
+		out = append(out, row)
+	}
+	return out
 }

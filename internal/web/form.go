@@ -1,8 +1,14 @@
 package web
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/nrm-tm/nrm/internal/cases"
 )
@@ -50,3 +56,34 @@ func (p *Pages) refusal(err error, lang string) (msg string, ok bool) {
 
 // clean trims a typed text; forms keep what was typed but store it trimmed.
 func clean(s string) string { return strings.TrimSpace(s) }
+
+// newFormKey is the random key a command form carries (hidden field "key"):
+// the same form sent twice — a double click, a retry after a dropped
+// connection — is the same command, and the workflow answers the second
+// with the first's result instead of running it again.
+func newFormKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// retryOf makes a command form's retry key: its "key" field and a
+// fingerprint of what the form says (the command's fields, in order). A
+// form without a valid key is a new command each time.
+func retryOf(c *fiber.Ctx, fields ...string) cases.Retry {
+	key := c.FormValue("key")
+	if len(key) != 32 {
+		return cases.Retry{}
+	}
+	if _, err := hex.DecodeString(key); err != nil {
+		return cases.Retry{}
+	}
+	h := sha256.New()
+	h.Write([]byte(c.Path()))
+	for _, f := range fields {
+		fmt.Fprintf(h, "%d:%s", len(f), f)
+	}
+	return cases.Retry{Key: "page-" + key, Fingerprint: h.Sum(nil)}
+}

@@ -9,11 +9,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
 
+	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/workflows"
 )
 
@@ -138,6 +141,8 @@ func TestEveryMessageIsUsed(t *testing.T) {
 		workflows.ObligationCancelled, workflows.ObligationRunning, workflows.ObligationEnded} {
 		used["obligation."+o] = true
 	}
+	markCaseFileCodes(used)
+	markScreeningCodes(used)
 	en := messages(t, "en")
 	for k := range en {
 		// rule.<code>: a refusal's reason, looked up by the rule's code (form.go).
@@ -186,6 +191,73 @@ func TestPluralsFollowTheLanguage(t *testing.T) {
 	} {
 		if got := c.translator(tc.lang).T("worklist.count", map[string]any{"Count": tc.n}); got != tc.wants {
 			t.Errorf("%s %d: %q, want %q", tc.lang, tc.n, got, tc.wants)
+		}
+	}
+}
+
+// markCaseFileCodes marks the messages the case page and its forms build
+// from codes (casepage.go, caseactions.go).
+func markCaseFileCodes(used map[string]bool) {
+	for _, d := range doneMessages {
+		used["done."+d] = true
+	}
+	for name := range actionPaths {
+		used["action."+name] = true
+	}
+	used["action."+workflows.UpdateReview] = true
+	for _, e := range []string{"case_opened", "screening_submitted", "consent_given", "consent_declined", "consent_withdrawn",
+		"guardian_appointed", "preliminary_positive", "preliminary_negative", "conclusive_positive", "conclusive_negative",
+		"negative_review_confirmed", "negative_review_overturned", "recovery_extended", "closure_requested", "closure_approved",
+		"closure_rejected", "follow_up_done", "case_closed", "referral_sent", "referral_redirected", "referral_accepted",
+		"referral_declined", "referral_completed", "referral_withdrawn", "referral_progress", "obligation_met",
+		"obligation_breached", "identity_erased"} {
+		used["event."+e] = true
+	}
+	for _, kind := range []string{workflows.KindPreliminary, workflows.KindConclusive} {
+		for _, outcome := range []string{workflows.OutcomePositive, workflows.OutcomeNegative} {
+			used["decision."+kind+"_"+outcome] = true
+		}
+	}
+	for _, r := range []string{"pending", "confirmed", "overturned"} {
+		used["review."+r] = true
+	}
+	for _, st := range []string{workflows.ReferralPending, workflows.ReferralAccepted, workflows.ReferralCompleted,
+		workflows.ReferralWithdrawn, workflows.ReferralUnrouted} {
+		used["referral."+st] = true
+	}
+	for _, k := range []string{"note", "consent_withdrawn", "decision", "review", "guardian", "recovery_extension", "referral",
+		"closure_request", "closure_approval", "closure_rejection", "follow_up", "referral_accept", "referral_decline",
+		"referral_progress", "referral_complete"} {
+		used["notekind."+k] = true
+	}
+	for _, r := range []string{"reintegrated", "returned_home", "consent_withdrawn", "not_identified", "lost_contact",
+		"transferred_abroad", "deceased", "other"} {
+		used["closure_reason."+r] = true
+	}
+}
+
+// markScreeningCodes marks the messages the screening form builds from the
+// codes of the open request's rules and the SOP's strengths (screening.go).
+func markScreeningCodes(used map[string]bool) {
+	for prefix, codes := range map[string][]string{"screening.sex.": cases.Sexes(), "screening.context.": cases.EncounterContexts(),
+		"screening.exploitation.": cases.ExploitationTypes(), "screening.strength.": sop.Strengths, "screening.count.": sop.Strengths} {
+		for _, c := range codes {
+			used[prefix+c] = true
+		}
+	}
+}
+
+// Dates are written as each language writes them.
+func TestDatesFollowTheLanguage(t *testing.T) {
+	at := time.Date(2026, 11, 29, 14, 5, 0, 0, time.UTC)
+	for lang, want := range map[string]string{"tk": "29.11.2026 14:05", "ru": "29.11.2026 14:05", "en": "29 Nov 2026 14:05"} {
+		if got := (boundPage{page: page{Lang: lang}}).DateTime(at); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+	for _, lang := range Languages {
+		if _, ok := dateLayouts[lang]; !ok {
+			t.Errorf("no date layout for %s", lang)
 		}
 	}
 }

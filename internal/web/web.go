@@ -24,7 +24,6 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
-	"github.com/nrm-tm/nrm/internal/store"
 )
 
 // Gate is what pages need of the API's authentication layer (api.Server).
@@ -33,6 +32,7 @@ type Gate interface {
 	PageSession(c *fiber.Ctx, csrf string) (auth.Principal, string, error)
 	PageSignOut(c *fiber.Ctx) error
 	RequestID(c *fiber.Ctx) string
+	PageOnce(c *fiber.Ctx, key string, fingerprint []byte, run pageCommand) (location string, err error) // screening.go
 }
 
 // ProblemOf maps an error to the API's status, problem type and
@@ -86,7 +86,7 @@ func New(cs *cases.Service, log *slog.Logger, defaultLanguage string, problem Pr
 	views := html.NewFileSystem(http.FS(sub), ".html")
 	views.AddFunc("asset", as.url)
 	views.AddFunc("dict", dict)
-	views.AddFunc("neg", func(n int) int { return -n })
+	views.AddFunc("has", slices.Contains[[]string])
 	if err := views.Load(); err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
@@ -124,6 +124,9 @@ type page struct {
 	RequestID string
 	Languages []string
 	Data      any
+	// Nav is the header's links for a signed-in user, with the unread
+	// count (notifications.go); render fills it.
+	Nav *navigation
 }
 
 // render writes a page through the template engine in the request's language.
@@ -132,6 +135,9 @@ func (p *Pages) render(c *fiber.Ctx, status int, name string, pg page) error {
 	pg.Languages = Languages
 	pg.Path = c.Path()
 	pg.RequestID = p.gate.RequestID(c)
+	if pg.User != nil && pg.Nav == nil {
+		pg.Nav = p.navigation(c, pg.User)
+	}
 	var b bytes.Buffer
 	if err := p.views.Render(&b, name, withT(pg, t), "layout"); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
@@ -152,6 +158,15 @@ type boundPage struct {
 
 func (b boundPage) T(id string, data ...any) string { return b.t.T(id, data...) }
 
+// Date and DateTime write a date (and time) as the page's language does:
+// 29.11.2026 in Turkmen and Russian, 29 Nov 2026 in English. The time is
+// the one given; callers put it in the SOP calendar's zone.
+func (b boundPage) Date(t time.Time) string { return t.Format(dateLayouts[b.Lang]) }
+
+func (b boundPage) DateTime(t time.Time) string { return t.Format(dateLayouts[b.Lang] + " 15:04") }
+
+var dateLayouts = map[string]string{"tk": "02.01.2006", "ru": "02.01.2006", "en": "2 Jan 2006"}
+
 func withT(pg page, t *translator) boundPage { return boundPage{page: pg, t: t} }
 
 // dict builds a map for message data in templates: dict "Count" 3.
@@ -171,7 +186,8 @@ func dict(kv ...any) (map[string]any, error) {
 }
 
 // language picks the page's language: ?lang= (kept in a cookie), else the
-// cookie, else the browser's Accept-Language, else the default.
+// cookie, else the signed-in user's profile language, else the browser's
+// Accept-Language, else the default.
 func (p *Pages) language(c *fiber.Ctx) string {
 	if l := c.Query("lang"); slices.Contains(Languages, l) {
 		c.Cookie(&fiber.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, HTTPOnly: true, SameSite: "Lax",
@@ -179,6 +195,9 @@ func (p *Pages) language(c *fiber.Ctx) string {
 		return l
 	}
 	if l := c.Cookies(langCookie); slices.Contains(Languages, l) {
+		return l
+	}
+	if l := profileLanguage(c); l != "" { // the signed-in user's (account.go)
 		return l
 	}
 	if l := p.msgs.match(c.Get(fiber.HeaderAcceptLanguage)); l != "" {
@@ -199,6 +218,8 @@ func (p *Pages) signedIn(h func(c *fiber.Ctx, pg page) error) fiber.Handler {
 		if err != nil {
 			return p.errorPage(c, err)
 		}
+		keepUser(c, user)
+		lang = p.language(c) // the profile's language, now that the user is known
 		return h(c, page{Lang: lang, User: &user, CSRF: csrf})
 	}
 }
@@ -231,8 +252,9 @@ func (p *Pages) login(c *fiber.Ctx) error {
 		data.Error = "login.error.missing"
 		return p.render(c, http.StatusUnprocessableEntity, "login", page{Lang: lang, Title: "login.title", Data: data})
 	}
-	_, err := p.gate.PageSignIn(c, email, c.FormValue("password"))
+	user, err := p.gate.PageSignIn(c, email, c.FormValue("password"))
 	if err == nil {
+		adoptProfileLanguage(c, user) // account.go
 		return c.Redirect(next, fiber.StatusSeeOther)
 	}
 	status, typ, retry := p.Problem(err)
@@ -262,29 +284,10 @@ func (p *Pages) logout(c *fiber.Ctx) error {
 	if err := p.gate.PageSignOut(c); err != nil {
 		return p.errorPage(c, err)
 	}
+	// A shared device keeps nothing of the session: the screening draft
+	// (localStorage) goes with it, whatever page signed out.
+	c.Set("Clear-Site-Data", `"storage"`)
 	return c.Redirect("/login", fiber.StatusSeeOther)
-}
-
-// worklistRow is one case of the worklist.
-type worklistRow struct {
-	ID, Number, Stage, Region string
-	OpenedAt                  time.Time
-}
-
-func (p *Pages) worklist(c *fiber.Ctx, pg page) error {
-	list, err := p.Cases.List(c.UserContext(), *pg.User, store.CaseFilter{Limit: 100})
-	if err != nil && !errors.Is(err, cases.ErrForbidden) {
-		return p.errorPage(c, err)
-	}
-	rows := make([]worklistRow, 0, len(list))
-	for _, k := range list {
-		if k.Stage == "closed" {
-			continue
-		}
-		rows = append(rows, worklistRow{ID: k.ID.String(), Number: k.Number, Stage: k.Stage, Region: k.Region, OpenedAt: k.OpenedAt})
-	}
-	pg.Title, pg.Data = "worklist.title", rows
-	return p.render(c, http.StatusOK, "worklist", pg)
 }
 
 // notFound answers unknown pages; API paths keep the API's problem answers.
