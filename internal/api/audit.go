@@ -80,3 +80,17 @@ func (s *Server) auditCase(c *fiber.Ctx, r Route) *uuid.UUID {
 	}
 	return nil
 }
+
+// audit records each use of a self-audited route that no service stands
+// behind — the Temporal codec (handlers_codec.go) — whatever its outcome.
+// (For the other self-audited routes their services write the rows —
+// directory.Admin, notify.Admin, cases.Service — or none is written: logout,
+// marking a notification read.) A failure to audit is logged, not answered.
+func (s *Server) audit(c *fiber.Ctx, action string, caseID *uuid.UUID) {
+	p := signedInUser(c)
+	err := s.deps.Store.Audit(c.UserContext(), store.AuditEntry{UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
+		Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
+	if err != nil {
+		s.log.Error("audit", "request_id", requestID(c), "action", action, "error", err)
+	}
+}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"slices"
 	"strings"
 
@@ -33,6 +32,9 @@ type agencyPatch struct {
 	Beds      *int      `json:"beds" validate:"omitempty,min=0,max=100000"`
 }
 
+// validRegions checks an agency's regions against the configured ones
+// (NRM_REGIONS), as decode checks the other fields' vocabularies: one error
+// per unknown region, all in one answer.
 func (s *Server) validRegions(regions ...string) error {
 	out := &cases.ValidationError{}
 	for i, r := range regions {
@@ -47,8 +49,19 @@ func (s *Server) validRegions(regions ...string) error {
 	return nil
 }
 
+// admin is the directory's service for the administration routes; it
+// audits every change it makes.
+func (s *Server) admin() *directory.Admin {
+	return &directory.Admin{Directory: s.deps.Directory, Log: s.log}
+}
+
+// adminRequest identifies the request in the audit rows of directory.Admin.
+func adminRequest(c *fiber.Ctx) directory.RequestInfo {
+	return directory.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
+}
+
 func (s *Server) listAgencies(c *fiber.Ctx) error {
-	list, err := s.deps.Store.Agencies(c.UserContext())
+	list, err := s.admin().Agencies(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -63,16 +76,9 @@ func (s *Server) createAgency(c *fiber.Ctx) error {
 	if err := s.validRegions(append([]string{req.Region}, req.Regions...)...); err != nil {
 		return err
 	}
-	a := &store.Agency{Name: strings.TrimSpace(req.Name), Type: req.Type, Region: req.Region, Regions: req.Regions,
-		National: req.National, Services: req.Services, Languages: req.Languages, Beds: req.Beds}
-	if err := s.deps.Store.CreateAgency(c.UserContext(), a); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return &cases.ValidationError{Errors: []cases.FieldError{{Field: "name", Rule: "unique", Message: "an agency with this name exists"}}}
-		}
-		return err
-	}
-	s.audit(c, "agency.create", nil)
-	created, err := s.deps.Store.Agency(c.UserContext(), a.ID)
+	created, err := s.admin().CreateAgency(c.UserContext(), signedInUser(c), adminRequest(c), directory.NewAgency{Name: req.Name,
+		Type: req.Type, Region: req.Region, Regions: req.Regions, National: req.National, Services: req.Services,
+		Languages: req.Languages, Beds: req.Beds})
 	if err != nil {
 		return err
 	}
@@ -93,12 +99,11 @@ func (s *Server) patchAgency(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := s.deps.Store.UpdateAgency(c.UserContext(), id, store.AgencyChange{Services: req.Services, Regions: req.Regions,
-		Languages: req.Languages, Beds: req.Beds})
+	a, err := s.admin().UpdateAgency(c.UserContext(), signedInUser(c), adminRequest(c), id, store.AgencyChange{Services: req.Services,
+		Regions: req.Regions, Languages: req.Languages, Beds: req.Beds})
 	if err != nil {
 		return err
 	}
-	s.audit(c, "agency.update", nil)
 	return c.JSON(a)
 }
 
@@ -124,7 +129,7 @@ func userOutOf(u *store.User) userOut {
 }
 
 func (s *Server) listUsers(c *fiber.Ctx) error {
-	list, err := s.deps.Store.Users(c.UserContext())
+	list, err := s.admin().Users(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -140,25 +145,12 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	u, err := s.deps.Directory.AddUser(c.UserContext(), directory.NewUser{Email: req.Email, Name: req.Name,
-		Password: req.Password, Role: auth.Role(req.Role), AgencyID: uuid.MustParse(req.AgencyID)})
+	u, err := s.admin().CreateUser(c.UserContext(), signedInUser(c), adminRequest(c), directory.NewUser{Email: req.Email,
+		Name: req.Name, Password: req.Password, Role: auth.Role(req.Role), AgencyID: uuid.MustParse(req.AgencyID)})
 	if err != nil {
 		return err
 	}
-	s.audit(c, "user.create", nil)
 	return c.Status(fiber.StatusCreated).JSON(userOutOf(u))
-}
-
-// audit records an administrative command. The command has taken effect by
-// then, so a failure to audit is logged, not answered: refusing would tell
-// the administrator it failed when it did not.
-func (s *Server) audit(c *fiber.Ctx, action string, caseID *uuid.UUID) {
-	p := signedInUser(c)
-	err := s.deps.Store.Audit(c.UserContext(), store.AuditEntry{UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-		Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
-	if err != nil {
-		s.log.Error("audit", "request_id", requestID(c), "action", action, "error", err)
-	}
 }
 
 // deactivateUser disables an account; its sessions end at once.
@@ -167,9 +159,8 @@ func (s *Server) deactivateUser(c *fiber.Ctx) error {
 	if err != nil {
 		return store.ErrNotFound
 	}
-	if err := s.deps.Directory.Deactivate(c.UserContext(), signedInUser(c), id); err != nil {
+	if err := s.admin().DeactivateUser(c.UserContext(), signedInUser(c), adminRequest(c), id); err != nil {
 		return err
 	}
-	s.audit(c, "user.deactivate", nil)
 	return c.SendStatus(fiber.StatusNoContent)
 }

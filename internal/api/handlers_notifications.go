@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,8 +59,7 @@ func notificationOf(n *store.NotificationItem) notificationJSON {
 // role, newest first: ?unread=true for unread ones only, ?limit (1–200,
 // default 50) and ?before=<next of the previous page> to page.
 func (s *Server) listNotifications(c *fiber.Ctx) error {
-	p := signedInUser(c)
-	q := store.InboxQuery{AgencyID: p.AgencyID, Recipients: notify.Audience(p.Role)}
+	var q store.InboxQuery // the agency and recipients are the caller's (notify.Inbox)
 	var errs queryErrors
 	var err error
 	q.Limit = errs.limit(c, 50, 200)
@@ -82,7 +80,7 @@ func (s *Server) listNotifications(c *fiber.Ctx) error {
 	}
 	limit := q.Limit
 	q.Limit++ // one more tells whether a next page exists
-	list, err := s.deps.Store.AgencyNotifications(c.UserContext(), q)
+	list, err := s.notifications().List(c.UserContext(), signedInUser(c), q)
 	if err != nil {
 		return err
 	}
@@ -108,13 +106,16 @@ func (s *Server) markNotificationRead(c *fiber.Ctx) error {
 	if !ok {
 		return store.ErrNotFound
 	}
-	p := signedInUser(c)
-	n, err := s.deps.Store.MarkNotificationRead(c.UserContext(), p.AgencyID, notify.Audience(p.Role), id, time.Now())
+	n, err := s.notifications().MarkRead(c.UserContext(), signedInUser(c), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(notificationOf(n))
 }
+
+// notifications is the in-app channel's service, which the web UI's
+// notifications page reads too.
+func (s *Server) notifications() *notify.Inbox { return s.deps.Inbox }
 
 type deadLetterChannelJSON struct {
 	ID   string `json:"id"`
@@ -136,6 +137,17 @@ type deadLetterJSON struct {
 	Error         string                 `json:"error"`
 }
 
+// outbox is the notification service of the administrators' routes (dead
+// letters and channels); it audits the changes it makes.
+func (s *Server) outbox() *notify.Admin {
+	return s.deps.Notifications
+}
+
+// outboxRequest identifies the request in the audit rows of notify.Admin.
+func outboxRequest(c *fiber.Ctx) notify.RequestInfo {
+	return notify.RequestInfo{RequestID: requestID(c), ClientRequestID: clientRequestID(c)}
+}
+
 // listDeadLetters answers the notifications whose delivery was given up,
 // with the channel and error of the last attempt (administrators).
 func (s *Server) listDeadLetters(c *fiber.Ctx) error {
@@ -144,7 +156,7 @@ func (s *Server) listDeadLetters(c *fiber.Ctx) error {
 	if err := q.err(); err != nil {
 		return err
 	}
-	list, err := s.deps.Store.DeadLetters(c.UserContext(), limit)
+	list, err := s.outbox().DeadLetters(c.UserContext(), limit)
 	if err != nil {
 		return err
 	}
@@ -177,14 +189,11 @@ func (s *Server) retryDeadLetter(c *fiber.Ctx) error {
 	if !ok {
 		return store.ErrNotFound
 	}
-	n, err := s.deps.Store.RetryDeadLetter(c.UserContext(), id, time.Now())
-	if errors.Is(err, store.ErrConflict) {
+	n, err := s.outbox().RetryDeadLetter(c.UserContext(), signedInUser(c), outboxRequest(c), id)
+	if errors.Is(err, notify.ErrNotDead) {
 		return newProblem(http.StatusConflict, problemNotDead, "the notification is not dead: only dead letters can be retried")
 	}
 	if err != nil {
-		return err
-	}
-	if err := s.auditNotifyAdmin(c, "notification_retry", &n.CaseID); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": n.ID, "status": n.Status})
@@ -214,11 +223,11 @@ type addChannelRequest struct {
 // listChannels answers an agency's webhook and e-mail channels, without
 // their secrets (administrators).
 func (s *Server) listChannels(c *fiber.Ctx) error {
-	agencyID, err := s.channelAgency(c)
+	agencyID, err := uuid.Parse(c.Params("id"))
 	if err != nil {
-		return err
+		return store.ErrNotFound
 	}
-	list, err := s.deps.Store.Channels(c.UserContext(), agencyID)
+	list, err := s.outbox().Channels(c.UserContext(), agencyID)
 	if err != nil {
 		return err
 	}
@@ -230,67 +239,33 @@ func (s *Server) listChannels(c *fiber.Ctx) error {
 }
 
 // addChannel adds a webhook or e-mail channel to an agency; a webhook's
-// signing secret is in this answer and never again (administrators).
+// signing secret is in this answer and never again (administrators). An
+// unknown agency is a 404 whatever the body.
 func (s *Server) addChannel(c *fiber.Ctx) error {
-	agencyID, err := s.channelAgency(c)
+	agencyID, err := uuid.Parse(c.Params("id"))
 	if err != nil {
+		return store.ErrNotFound
+	}
+	if err := s.outbox().CheckAgency(c.UserContext(), agencyID); err != nil {
 		return err
 	}
 	var req addChannelRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := notify.CheckTarget(c.UserContext(), s.deps.Webhooks, req.Kind, req.Target); err != nil {
-		var te *notify.TargetError
-		if !errors.As(err, &te) {
-			return fmt.Errorf("check channel target: %w", err)
-		}
+	ch, secret, err := s.outbox().AddChannel(c.UserContext(), signedInUser(c), outboxRequest(c), agencyID, req.Kind, req.Target)
+	var te *notify.TargetError
+	switch {
+	case errors.As(err, &te):
 		return &cases.ValidationError{Errors: []cases.FieldError{{Field: "target", Rule: te.Rule, Message: te.Reason}}}
-	}
-	id, secret, err := notify.Secrets{Store: s.deps.Store, Keys: s.deps.Keys}.AddChannel(c.UserContext(), agencyID, req.Kind, req.Target)
-	if errors.Is(err, store.ErrConflict) {
+	case errors.Is(err, notify.ErrDuplicateChannel):
 		return newProblem(http.StatusConflict, problemDuplicateChannel, "the agency already has this channel")
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	if err := s.auditNotifyAdmin(c, "channel_add", nil); err != nil {
-		return err
-	}
-	list, err := s.deps.Store.Channels(c.UserContext(), agencyID)
-	if err != nil {
-		return err
-	}
-	for i := range list {
-		if list[i].ID == id {
-			out := channelOf(&list[i])
-			out.Secret = secret
-			return c.Status(fiber.StatusCreated).JSON(out)
-		}
-	}
-	return store.ErrNotFound
-}
-
-// channelAgency is the :id of an existing agency; anything else is a 404.
-func (s *Server) channelAgency(c *fiber.Ctx) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Params("id"))
-	if err != nil {
-		return uuid.Nil, store.ErrNotFound
-	}
-	ok, err := s.deps.Store.AgencyExists(c.UserContext(), id)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if !ok {
-		return uuid.Nil, store.ErrNotFound
-	}
-	return id, nil
-}
-
-func (s *Server) auditNotifyAdmin(c *fiber.Ctx, action string, caseID *uuid.UUID) error {
-	p := signedInUser(c)
-	return s.deps.Store.Audit(c.UserContext(), store.AuditEntry{At: time.Now(), UserID: p.UserID, Role: string(p.Role),
-		AgencyID: p.AgencyID, Action: action, CaseID: caseID, RequestID: requestID(c), ClientRequestID: clientRequestID(c)})
+	out := channelOf(ch)
+	out.Secret = secret
+	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
 // notificationParam is the percent-decoded :id of a notification.

@@ -36,8 +36,12 @@ type Deps struct {
 	Cases    *cases.Service
 	// Directory creates and deactivates users under the directory's rules.
 	Directory *directory.Service
-	Temporal  client.Client
-	Log       *slog.Logger
+	// Inbox reads and marks the in-app notifications; Notifications keeps
+	// the dead letters and the agencies' channels. Built from Store when nil.
+	Inbox         *notify.Inbox
+	Notifications *notify.Admin
+	Temporal      client.Client
+	Log           *slog.Logger
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (clientIP); empty: the connection's peer is the client.
 	TrustedProxies []netip.Prefix
@@ -83,6 +87,12 @@ func New(d Deps) *Server {
 	}
 	if len(d.CSRFKey) == 0 {
 		d.CSRFKey = newCSRFKey()
+	}
+	if d.Inbox == nil {
+		d.Inbox = &notify.Inbox{Store: d.Store}
+	}
+	if d.Notifications == nil {
+		d.Notifications = &notify.Admin{Store: d.Store, Keys: d.Keys, Webhooks: d.Webhooks}
 	}
 	s := &Server{deps: d, log: d.Log, limits: d.Limits.withDefaults()}
 	s.loginLimit, s.userLimit = s.loginLimiter(), s.userLimiter()

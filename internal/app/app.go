@@ -192,7 +192,11 @@ func (s *System) startAPI(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: &directory.Service{Store: s.Store}, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
+	// One instance of each service for the API and the pages.
+	dir, inbox := &directory.Service{Store: s.Store}, &notify.Inbox{Store: s.Store}
+	pages.Directory, pages.Inbox = dir, inbox
+	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: dir, Inbox: inbox,
+		Notifications: &notify.Admin{Store: s.Store, Keys: s.Keys, Webhooks: s.webhooks}, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
 		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK},
 		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks,

@@ -33,7 +33,7 @@ func (p *Pages) mountAccount(r fiber.Router) {
 
 // directory is the service of the users' own accounts, over the cases
 // service's store.
-func (p *Pages) directory() *directory.Service { return &directory.Service{Store: p.Cases.Store} }
+func (p *Pages) directory() *directory.Service { return p.Directory }
 
 // roleNames are the messages naming the roles.
 var roleNames = map[auth.Role]string{

@@ -34,7 +34,7 @@ func (p *Pages) mountNotifications(r fiber.Router) {
 
 // inbox is the notifications service the pages read, over the cases
 // service's store.
-func (p *Pages) inbox() *notify.Inbox { return &notify.Inbox{Store: p.Cases.Store} }
+func (p *Pages) inbox() *notify.Inbox { return p.Inbox }
 
 // notificationKinds are the messages of the notification kinds
 // (docs/process.md#notifications); an unknown kind has the general one.

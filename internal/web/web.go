@@ -24,6 +24,8 @@ import (
 
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
+	"github.com/nrm-tm/nrm/internal/directory"
+	"github.com/nrm-tm/nrm/internal/notify"
 )
 
 // Gate is what pages need of the API's authentication layer (api.Server).
@@ -45,7 +47,10 @@ var templateFiles embed.FS
 // Pages is the web UI.
 type Pages struct {
 	Cases *cases.Service
-	Log   *slog.Logger
+	// Directory keeps the user's account; Inbox their notifications.
+	Directory *directory.Service
+	Inbox     *notify.Inbox
+	Log       *slog.Logger
 	// DefaultLanguage is the UI's language when neither the user nor the
 	// browser chose one of Languages.
 	DefaultLanguage string
