@@ -27,6 +27,7 @@ import (
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/store"
+	"github.com/nrm-tm/nrm/workflows"
 )
 
 // Options of a synthetic history.
@@ -170,7 +171,7 @@ func (b *batch) add(k *kase, instances []reports.Instance, dir *directory) {
 		var seq int
 		if e.referral != uuid.Nil {
 			refSeq[e.referral]++
-			id, seq = fmt.Sprintf("referral-%s/%d", e.referral, refSeq[e.referral]), 10000+refSeq[e.referral]
+			id, seq = fmt.Sprintf("%s/%d", workflows.ReferralWorkflowID(e.referral.String()), refSeq[e.referral]), workflows.ReferralSeqBase+refSeq[e.referral]
 			data["referral_id"] = e.referral.String()
 		} else {
 			caseSeq++

@@ -202,6 +202,18 @@ func (p *Pages) navigation(c *fiber.Ctx, user *auth.Principal) *navigation {
 	if user.Is(auth.Supervisor) {
 		add("/approvals", "lists.nav.approvals")
 	}
+	if user.Is(auth.Provider) {
+		add("/referrals", "lists.nav.referrals")
+	}
+	if user.Is(auth.TWG) {
+		add("/twg", "lists.nav.twg")
+	}
+	if user.Is(auth.Admin) {
+		add("/admin", "lists.nav.admin")
+	}
+	if user.Is(auth.CompetentAuthority, auth.Admin) {
+		add("/audit", "lists.nav.audit")
+	}
 	add("/notifications", "lists.nav.notifications")
 	nav.Links[len(nav.Links)-1].Inbox = true
 	add("/account", "lists.nav.account")
