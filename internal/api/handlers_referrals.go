@@ -33,7 +33,8 @@ type referralJSON struct {
 
 // providerPersonJSON is the minimum a provider needs of the person.
 type providerPersonJSON struct {
-	GivenName   string   `json:"given_name"`
+	// GivenName is absent without the person's consent to data sharing.
+	GivenName   string   `json:"given_name,omitempty"`
 	AgeBand     string   `json:"age_band"`
 	Sex         string   `json:"sex"`
 	Languages   []string `json:"languages"`

@@ -132,13 +132,28 @@ func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id 
 		return nil, err
 	}
 	v := &ProviderView{Referral: ref, CaseNumber: c.Number, AgeBand: c.AgeBand, Sex: c.Sex, Urgent: c.UrgentNeeds}
+	// The name goes to a provider only with the person's consent to share
+	// their data with other agencies (a child's guardian stands in for it);
+	// without it the provider gets what the service needs, no more.
+	sharing, err := s.Store.DataSharing(ctx, ref.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	shareName := c.Child || (sharing != nil && *sharing)
 	if person, err := s.Vault.Open(ctx, ref.CaseID); err == nil {
+		fields := store.Strings{"languages"}
+		if shareName {
+			fields = store.Strings{"given_name", "languages"}
+		}
 		entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: store.Strings{"given_name", "languages"}, RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
+			Action: "referral.identity.read", CaseID: &ref.CaseID, Fields: fields, RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
 		if err := s.Store.Audit(ctx, entry); err != nil {
 			return nil, err
 		}
-		v.GivenName, v.Languages = person.GivenName, person.Languages
+		v.Languages = person.Languages
+		if shareName {
+			v.GivenName = person.GivenName
+		}
 	} else if !errors.Is(err, identity.ErrGone) {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -224,7 +225,22 @@ func serverConfig(host string, frontendPort int, sqlConf *config.SQL) (*config.C
 	return conf, nil
 }
 
+// freePort picks a free port below the kernel's ephemeral range (Linux:
+// 32768 and up). Temporal binds the port a moment after it is picked; a
+// port of the ephemeral range could meanwhile become the local end of any
+// outgoing connection on the machine — and a Temporal service that cannot
+// bind panics in a goroutine instead of returning an error. Below the range
+// only another server picking the same port at random can collide.
 func freePort(host string) (int, error) {
+	for range 50 {
+		port := lowPortMin + rand.IntN(lowPortMax-lowPortMin)
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			continue // taken: try another
+		}
+		l.Close()
+		return port, nil
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("devtemporal: free port: %w", err)
@@ -232,3 +248,9 @@ func freePort(host string) (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// The ports freePort picks from.
+const (
+	lowPortMin = 20000
+	lowPortMax = 32000
+)

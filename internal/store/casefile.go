@@ -67,3 +67,23 @@ func (s *Store) CaseReferralsNamed(ctx context.Context, caseID uuid.UUID) ([]Cas
 	}
 	return out, nil
 }
+
+// qDataSharing is the person's latest answer on sharing their data with
+// other agencies: the last consent event's, else the screening's.
+const qDataSharing = `SELECT COALESCE(
+		(SELECT (e.data->>'data_sharing')::boolean FROM case_events e
+		 WHERE e.case_id = c.id AND e.type IN ('consent_given', 'consent_declined') AND e.data ? 'data_sharing'
+		 ORDER BY e.at DESC, e.seq DESC LIMIT 1),
+		c.consent_data_sharing)
+	FROM cases c WHERE c.id = $1`
+
+// DataSharing answers whether the person of a case consents, as last
+// recorded, to their data being shared with other agencies; nil when no
+// answer was recorded (a child's case).
+func (s *Store) DataSharing(ctx context.Context, caseID uuid.UUID) (*bool, error) {
+	var v *bool
+	if err := s.db.GetContext(ctx, &v, qDataSharing, caseID); err != nil {
+		return nil, fmt.Errorf("data sharing consent of case %s: %w", caseID, err)
+	}
+	return v, nil
+}
