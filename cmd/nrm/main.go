@@ -24,7 +24,8 @@ commands:
   seed synthetic      write a synthetic history into the read model (demos, benchmarks)
   keys rotate         re-wrap every case key under a new master key
   audit verify        check the audit log's hash chain (exit 1 and the entry ID when broken)
-  reconcile           start the workflows of cases recorded without one, once
+  reconcile           start the workflows of cases recorded without one and
+                      recompute outdated blind indexes, once
   healthcheck URL     exit 0 when URL answers 200 (for container health checks)
 
 Run "nrm <command> -h" for the flags of a command; every flag also reads the

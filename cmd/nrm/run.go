@@ -158,6 +158,15 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fail(log, "reconcile", err)
 	}
 	fmt.Fprintf(stdout, "started %d case workflows\n", n)
+	indexed, failed, err := sys.Cases.Reindex(ctx)
+	if err != nil {
+		return fail(log, "reindex", err)
+	}
+	fmt.Fprintf(stdout, "recomputed the blind indexes of %d cases\n", indexed)
+	if failed > 0 {
+		fmt.Fprintf(stdout, "%d cases could not be opened with the configured master keys: run again with the key that wraps them\n", failed)
+		return 1
+	}
 	return 0
 }
 

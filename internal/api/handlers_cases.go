@@ -174,21 +174,62 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
+// maxSearch is the longest q of a case search, in characters.
+const maxSearch = 200
+
+// listCases answers a page of the cases the caller may see, newest opened
+// first, with the filters and search of docs/api.md#pagination; next is
+// the cursor of the following page (passed back as after), null on the last.
 func (s *Server) listCases(c *fiber.Ctx) error {
+	svc := s.deps.Cases
 	var q queryErrors
-	f := store.CaseFilter{Stage: q.oneOf(c, "stage", workflows.Stages), Limit: q.limit(c, 100, 500)}
+	q.only(c, "limit", "after", "q", "stage", "region", "agency_id", "child", "overdue", "opened_from", "opened_to", "sop_version")
+	// Dates are days in the SOP's time zone; regions and SOP versions those
+	// of the deployment.
+	loc, regions, versions := time.UTC, []string(nil), []string(nil)
+	if svc != nil && svc.SOPs != nil {
+		if active, err := svc.SOPs.Active(time.Now()); err == nil {
+			loc = active.Calendar.Location
+		}
+		for _, p := range svc.SOPs.All() {
+			versions = append(versions, p.Version)
+		}
+		regions = svc.Regions
+	}
+	f := store.CaseFilter{
+		Limit:      q.limit(c, 100, cases.MaxPage),
+		After:      q.cursor(c, s, cursorCases),
+		Stage:      q.oneOf(c, "stage", workflows.Stages),
+		Region:     q.oneOf(c, "region", regions),
+		AgencyID:   q.uuid(c, "agency_id"),
+		Child:      q.boolean(c, "child"),
+		Overdue:    q.boolean(c, "overdue"),
+		OpenedFrom: q.instant(c, "opened_from", loc, false),
+		OpenedTo:   q.instant(c, "opened_to", loc, true),
+		SOPVersion: q.oneOf(c, "sop_version", versions),
+	}
+	if f.OpenedFrom != nil && f.OpenedTo != nil && f.OpenedFrom.After(*f.OpenedTo) {
+		q = append(q, cases.FieldError{Field: "opened_to", Rule: "after_from", Message: "must not be before opened_from"})
+	}
+	search := q.text(c, "q", maxSearch)
 	if err := q.err(); err != nil {
 		return err
 	}
-	list, err := s.deps.Cases.List(c.UserContext(), signedInUser(c), f)
+	page, err := svc.Search(c.UserContext(), signedInUser(c), cases.ListRequest{Filter: f, Q: search}, requestInfo(c))
 	if err != nil {
 		return err
 	}
-	out := make([]caseJSON, 0, len(list))
-	for i := range list {
-		out = append(out, caseSummary(&list[i]))
+	out := make([]caseJSON, 0, len(page.Cases))
+	for i := range page.Cases {
+		out = append(out, caseSummary(&page.Cases[i]))
 	}
-	return c.JSON(fiber.Map{"cases": out})
+	var next *string
+	if page.More {
+		last := page.Cases[len(page.Cases)-1]
+		cur := s.encodeCursor(cursorCases, store.Cursor{At: last.OpenedAt, ID: last.ID})
+		next = &cur
+	}
+	return c.JSON(fiber.Map{"cases": out, "next": next})
 }
 
 func (s *Server) getCase(c *fiber.Ctx) error {

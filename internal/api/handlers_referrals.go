@@ -85,21 +85,31 @@ func (s *Server) withdrawReferral(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"id": referralID.String(), "status": state.Status})
 }
 
+// inbox answers a page of the referrals addressed to the caller's agency,
+// newest sent first; next is the cursor of the following page (passed back
+// as after), null on the last.
 func (s *Server) inbox(c *fiber.Ctx) error {
 	var q queryErrors
-	status, limit := q.oneOf(c, "status", workflows.ReferralStatuses), q.limit(c, 100, 500)
+	q.only(c, "status", "limit", "after")
+	status, limit, after := q.oneOf(c, "status", workflows.ReferralStatuses), q.limit(c, 100, cases.MaxPage), q.cursor(c, s, cursorReferrals)
 	if err := q.err(); err != nil {
 		return err
 	}
-	list, err := s.deps.Cases.Inbox(c.UserContext(), signedInUser(c), status, limit)
+	page, err := s.deps.Cases.InboxPage(c.UserContext(), signedInUser(c), status, after, limit)
 	if err != nil {
 		return err
 	}
-	out := make([]referralJSON, 0, len(list))
-	for i := range list {
-		out = append(out, referralOf(&list[i]))
+	out := make([]referralJSON, 0, len(page.Referrals))
+	for i := range page.Referrals {
+		out = append(out, referralOf(&page.Referrals[i]))
 	}
-	return c.JSON(fiber.Map{"referrals": out})
+	var next *string
+	if page.More {
+		last := page.Referrals[len(page.Referrals)-1]
+		cur := s.encodeCursor(cursorReferrals, store.Cursor{At: last.SentAt, ID: last.ID})
+		next = &cur
+	}
+	return c.JSON(fiber.Map{"referrals": out, "next": next})
 }
 
 func (s *Server) getReferral(c *fiber.Ctx) error {

@@ -78,6 +78,8 @@ type Server struct {
 	limits     Limits
 	loginLimit fiber.Handler
 	userLimit  fiber.Handler
+	// cursorKey signs the cursors of paged lists (cursor.go).
+	cursorKey []byte
 }
 
 // New builds the Fiber app with every route of routes().
@@ -94,7 +96,10 @@ func New(d Deps) *Server {
 	if d.Notifications == nil {
 		d.Notifications = &notify.Admin{Store: d.Store, Keys: d.Keys, Webhooks: d.Webhooks}
 	}
-	s := &Server{deps: d, log: d.Log, limits: d.Limits.withDefaults()}
+	s := &Server{deps: d, log: d.Log, limits: d.Limits.withDefaults(), cursorKey: newCSRFKey()}
+	if d.Keys != nil {
+		s.cursorKey = d.Keys.CursorKey()
+	}
 	s.loginLimit, s.userLimit = s.loginLimiter(), s.userLimiter()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "nrm",

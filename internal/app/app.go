@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/nrm-tm/nrm/internal/api"
+	"github.com/nrm-tm/nrm/internal/audit"
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/config"
@@ -194,11 +195,14 @@ func (s *System) startAPI(cfg *config.Config) error {
 	}
 	// One instance of each service for the API and the pages.
 	dir, inbox := &directory.Service{Store: s.Store}, &notify.Inbox{Store: s.Store}
-	pages.Directory, pages.Inbox = dir, inbox
+	notifications := &notify.Admin{Store: s.Store, Keys: s.Keys, Webhooks: s.webhooks}
+	pages.Directory, pages.Inbox, pages.Notifications, pages.Audit = dir, inbox, notifications, &audit.Service{Store: s.Store}
+	pages.Reports = &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK}
+	pages.OfflineSecret = s.Keys.OfflineKey() // offline screenings' keys, derived from it per user with HKDF (web/offline.go)
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: dir, Inbox: inbox,
-		Notifications: &notify.Admin{Store: s.Store, Keys: s.Keys, Webhooks: s.webhooks}, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
+		Notifications: notifications, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
-		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs, Threshold: cfg.SuppressionThreshold, K: cfg.ExportK},
+		Reports: pages.Reports,
 		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks,
 		Pages: func(r fiber.Router, srv *api.Server) { pages.Mount(r, srv) }})
 	// The read-model gauges are the same whichever process reports them:

@@ -314,10 +314,10 @@ func TestScreeningFormIsForFrontlineOfficers(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "Your role may not do this.") || strings.Contains(page, `name="given_name"`) {
 			t.Errorf("%s: the form answers %d, want the 403 page", email, resp.StatusCode)
 		}
-		_, home := b.do(t, "GET", "/?lang=en", nil, nil)
+		_, home := b.do(t, "GET", "/account?lang=en", nil, nil)
 		m := csrfField.FindStringSubmatch(home) // the sign-out form's
 		if m == nil {
-			t.Fatalf("%s: no CSRF token on the worklist", email)
+			t.Fatalf("%s: no CSRF token on the account page", email)
 		}
 		for _, path := range []string{"/cases/new", "/cases/new/preview"} {
 			form := screeningAnswers(m[1], "0123456789abcdef0123456789abcdef")

@@ -49,6 +49,9 @@ const (
 	infoIndexKey = "nrm-blind-index-v1"
 	// infoCSRFKey is the HKDF info of the web UI's CSRF key.
 	infoCSRFKey = "nrm-csrf-v1"
+	// infoOfflineKey is the HKDF info of the secret the officers' keys for
+	// screenings taken offline derive from (web/offline.go).
+	infoOfflineKey = "nrm-offline-screening-secret-v1"
 	// maxKeyFile bounds how much of a key file is read.
 	maxKeyFile = 4096
 )
@@ -320,6 +323,16 @@ func (r *Keyring) IndexKeyFor(id string) ([]byte, error) {
 // new token from GET /api/v1/me.
 func (r *Keyring) CSRFKey() []byte {
 	k, err := hkdf.Key(sha256.New, r.raw[r.current], nil, infoCSRFKey, KeySize)
+	if err != nil { // only for impossible lengths
+		panic("crypto: hkdf: " + err.Error())
+	}
+	return k
+}
+
+// OfflineKey derives the secret the web UI derives each officer's key pair
+// for screenings taken offline from; apart from every other key.
+func (r *Keyring) OfflineKey() []byte {
+	k, err := hkdf.Key(sha256.New, r.raw[r.current], nil, infoOfflineKey, KeySize)
 	if err != nil { // only for impossible lengths
 		panic("crypto: hkdf: " + err.Error())
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func (v *Vault) Seal(caseID uuid.UUID, p Person, at time.Time) (Sealed, error) {
 	keyID := wrapped.KeyID
 	return Sealed{
 		Person:  sp,
-		Key:     store.CaseKey{CaseID: caseID, KeyID: &keyID, Wrapped: wrapped.Ciphertext, CreatedAt: at},
+		Key:     store.CaseKey{CaseID: caseID, KeyID: &keyID, Wrapped: wrapped.Ciphertext, CreatedAt: at, IndexVersion: IndexVersion},
 		Indexes: v.indexes(p),
 	}, nil
 }
@@ -207,14 +208,32 @@ func (v *Vault) Shred(ctx context.Context, caseID uuid.UUID, at time.Time) error
 	return v.Store.DestroyCaseKey(ctx, caseID, at)
 }
 
-// Blind-index kinds.
+// Blind-index kinds. The first two find possible duplicates when a case
+// opens; the search kinds (search.go) find a case by what a user types.
 const (
 	IndexNameBirth = "name_birth"
 	IndexDocument  = "document"
+	// IndexDocumentKey is the document number in CanonicalDocument form.
+	IndexDocumentKey = "document_key"
+	// IndexPhone is the phone number in CanonicalPhone form.
+	IndexPhone = "phone"
+	// IndexFullName is the given and family name in CanonicalName form,
+	// without the birth date.
+	IndexFullName = "full_name"
 )
 
-// indexes are keyed HMACs of the normalised name with the birth date, and of
-// the document number: equal people give equal digests, nothing else leaks.
+// IndexVersion numbers the set of kinds indexesUnder computes. A case whose
+// indexes were computed by an earlier version (case_keys.index_version) is
+// recomputed by Reindex. Version 1: name_birth and document; 2: the search
+// kinds document_key, phone and full_name.
+const IndexVersion = 2
+
+// duplicateKinds are the kinds that make two cases possible duplicates.
+var duplicateKinds = []string{IndexNameBirth, IndexDocument}
+
+// indexes are keyed HMACs of the normalised name with the birth date, of
+// the document number, and of the search forms of the document, phone and
+// full name: equal values give equal digests, nothing else leaks.
 func (v *Vault) indexes(p Person) []store.PersonIndex {
 	return indexesUnder(v.Keys.IndexKey(), v.Keys.IndexKeyID(), p)
 }
@@ -227,13 +246,16 @@ func indexesUnder(key []byte, keyID string, p Person) []store.PersonIndex {
 	}
 	if doc := strings.TrimSpace(p.DocumentNumber); doc != "" {
 		out = append(out, store.PersonIndex{Kind: IndexDocument, KeyID: keyID,
-			Digest: crypto.BlindIndex(key, IndexDocument, strings.ReplaceAll(doc, " ", ""))})
+			Digest: digestOf(key, searchKey{IndexDocument, strings.ReplaceAll(doc, " ", "")})})
+	}
+	for _, k := range searchKeys(p) {
+		out = append(out, store.PersonIndex{Kind: k.kind, KeyID: keyID, Digest: digestOf(key, k)})
 	}
 	return out
 }
 
 // PossibleDuplicates returns earlier live cases of the same person, found
-// through the blind indexes under every master key of the ring.
+// through the blind indexes of duplicateKinds under every master key of the ring.
 func (v *Vault) PossibleDuplicates(ctx context.Context, p Person, except uuid.UUID) ([]uuid.UUID, error) {
 	var digests []string
 	for _, id := range v.Keys.KeyIDs() {
@@ -242,7 +264,9 @@ func (v *Vault) PossibleDuplicates(ctx context.Context, p Person, except uuid.UU
 			return nil, err
 		}
 		for _, ix := range indexesUnder(key, id, p) {
-			digests = append(digests, ix.Digest)
+			if slices.Contains(duplicateKinds, ix.Kind) {
+				digests = append(digests, ix.Digest)
+			}
 		}
 	}
 	if len(digests) == 0 {
@@ -274,7 +298,7 @@ func (v *Vault) Rotate(ctx context.Context) (int, error) {
 				return moved, err
 			}
 			if p, err := v.Open(ctx, k.CaseID); err == nil {
-				if err := v.Store.ReplaceIndexes(ctx, k.CaseID, v.indexes(*p)); err != nil {
+				if err := v.Store.ReplaceIndexesVersion(ctx, k.CaseID, v.indexes(*p), IndexVersion); err != nil {
 					return moved, err
 				}
 			} else if !errors.Is(err, ErrGone) {

@@ -174,7 +174,7 @@ func (d *Dispatcher) DeliverOnce(ctx context.Context) (int, error) {
 
 func (d *Dispatcher) message(n *store.NotificationItem) Message {
 	m := Message{ID: n.ID, Kind: n.Kind, CaseID: n.CaseID, CaseNumber: n.CaseNumber, Obligation: n.Obligation,
-		RecipientRole: n.RecipientRole, DueAt: n.DueAt, CreatedAt: n.CreatedAt, Link: Link(d.PublicURL, n.CaseID)}
+		RecipientRole: n.RecipientRole, DueAt: n.DueAt, CreatedAt: n.CreatedAt, Link: Link(d.PublicURL, n.CaseID, n.RecipientRole)}
 	if n.RecipientAgencyID != nil {
 		m.AgencyID = *n.RecipientAgencyID
 	}

@@ -147,7 +147,11 @@ func CheckTarget(ctx context.Context, policy *WebhookPolicy, kind, target string
 	return targetErr("kind", fmt.Sprintf("has an unknown kind %q", kind))
 }
 
-// Link is where the web UI shows a case.
-func Link(publicURL string, caseID uuid.UUID) string {
+// Link is where the web UI shows what a notification is about: the case
+// page, or for a provider — who never sees a case — its referral inbox.
+func Link(publicURL string, caseID uuid.UUID, recipientRole string) string {
+	if recipientRole == "provider" {
+		return strings.TrimRight(publicURL, "/") + "/referrals"
+	}
 	return strings.TrimRight(publicURL, "/") + "/cases/" + caseID.String()
 }

@@ -71,6 +71,9 @@ type CaseKey struct {
 	Wrapped     []byte     `db:"wrapped"`
 	CreatedAt   time.Time  `db:"created_at"`
 	DestroyedAt *time.Time `db:"destroyed_at"`
+	// IndexVersion is the identity.IndexVersion its blind indexes were
+	// computed by (0 for none yet); identity.Reindex brings older ones up.
+	IndexVersion int `db:"index_version"`
 }
 
 // PersonIndex is a keyed blind index of a person (HMAC, never the data).
@@ -90,7 +93,8 @@ type CaseScope struct {
 
 func (sc CaseScope) args() (bool, uuid.UUID) { return sc.All, sc.AgencyID }
 
-// CaseFilter narrows a case list.
+// CaseFilter narrows a case list (caselist.go). Worklist reads Stage,
+// Number and Limit only.
 type CaseFilter struct {
 	Stage string
 	// Number keeps the cases whose number is or starts with it (exact or
@@ -99,6 +103,22 @@ type CaseFilter struct {
 	Limit  int
 	// Offset skips that many cases of the list (pages of a long list).
 	Offset int
+	// After keeps the cases after this position of the list's order: the
+	// next page of a keyset-paged list, stable while cases are opened.
+	After *Cursor
+	// Region, AgencyID, Child and SOPVersion keep the cases with that value.
+	Region     string
+	AgencyID   *uuid.UUID
+	Child      *bool
+	SOPVersion string
+	// OpenedFrom and OpenedTo bound opened_at, both inclusive.
+	OpenedFrom, OpenedTo *time.Time
+	// Overdue keeps the open cases with (true) or the cases without (false)
+	// a deadline pending past due at Now, or breached.
+	Overdue *bool
+	Now     time.Time
+	// Search keeps the cases found by number or blind index.
+	Search *CaseSearch
 }
 
 const (
@@ -114,27 +134,23 @@ const (
 		document_number, place, narrative, officer_concern)
 		VALUES (:case_id, :given_name, :family_name, :birth_date, :age_estimate, :languages, :phone,
 		:document_number, :place, :narrative, :officer_concern)`
-	qInsertCaseKey = `INSERT INTO case_keys (case_id, key_id, wrapped, created_at) VALUES (:case_id, :key_id, :wrapped, :created_at)`
-	qInsertIndex   = `INSERT INTO person_index (case_id, kind, key_id, digest) VALUES (:case_id, :kind, :key_id, :digest)
+	qInsertCaseKey = `INSERT INTO case_keys (case_id, key_id, wrapped, created_at, index_version)
+		VALUES (:case_id, :key_id, :wrapped, :created_at, :index_version)`
+	qInsertIndex = `INSERT INTO person_index (case_id, kind, key_id, digest) VALUES (:case_id, :kind, :key_id, :digest)
 		ON CONFLICT DO NOTHING`
 	// $1 all, $2 agency: one predicate for every scoped case read.
 	caseScopePredicate = `($1 OR c.agency_id = $2)`
 	qCaseScoped        = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = $3`
-	qCasesScoped       = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + caseFilterPredicate + `
-		ORDER BY c.opened_at DESC, c.id LIMIT $5 OFFSET $6`
-	qPerson         = `SELECT * FROM persons WHERE case_id = $1`
-	qMarkStarted    = `UPDATE cases SET workflow_started_at = $2 WHERE id = $1 AND workflow_started_at IS NULL`
-	qUnstartedCases = `SELECT c.* FROM cases c WHERE workflow_started_at IS NULL AND opened_at < $1 ORDER BY opened_at LIMIT $2`
-	qPinSOP         = `INSERT INTO sop_versions (sop, version, hash) VALUES ($1, $2, $3) ON CONFLICT (sop, version) DO NOTHING`
-	qSOPHash        = `SELECT hash FROM sop_versions WHERE sop = $1 AND version = $2`
+	qPerson            = `SELECT * FROM persons WHERE case_id = $1`
+	qMarkStarted       = `UPDATE cases SET workflow_started_at = $2 WHERE id = $1 AND workflow_started_at IS NULL`
+	qUnstartedCases    = `SELECT c.* FROM cases c WHERE workflow_started_at IS NULL AND opened_at < $1 ORDER BY opened_at LIMIT $2`
+	qPinSOP            = `INSERT INTO sop_versions (sop, version, hash) VALUES ($1, $2, $3) ON CONFLICT (sop, version) DO NOTHING`
+	qSOPHash           = `SELECT hash FROM sop_versions WHERE sop = $1 AND version = $2`
 )
 
-// A case list's filter: $3 the stage, $4 the LIKE pattern of the number
+// A worklist's filter: $3 the stage, $4 the LIKE pattern of the number
 // (empty: any stage, any number).
-const (
-	caseFilterPredicate = ` AND ($3 = '' OR c.stage = $3) AND ($4 = '' OR c.number LIKE $4)`
-	qCountCasesScoped   = `SELECT count(*) FROM cases c WHERE ` + caseScopePredicate + caseFilterPredicate
-)
+const caseFilterPredicate = ` AND ($3 = '' OR c.stage = $3) AND ($4 = '' OR c.number LIKE $4)`
 
 // NewIdentity is what opening a case stores of the person: the sealed
 // fields, the wrapped data key and the blind indexes.
@@ -186,29 +202,6 @@ func (s *Store) Case(ctx context.Context, scope CaseScope, id uuid.UUID) (*Case,
 		return nil, fmt.Errorf("case %s: %w", id, notFound(err))
 	}
 	return &c, nil
-}
-
-// Cases lists the cases the scope may see, newest first.
-func (s *Store) Cases(ctx context.Context, scope CaseScope, f CaseFilter) ([]Case, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 100
-	}
-	all, agency := scope.args()
-	out := []Case{}
-	if err := s.db.SelectContext(ctx, &out, qCasesScoped, all, agency, f.Stage, numberPattern(f.Number), f.Limit, max(f.Offset, 0)); err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	return out, nil
-}
-
-// CountCases counts the cases of a list (its filter without Limit and Offset).
-func (s *Store) CountCases(ctx context.Context, scope CaseScope, f CaseFilter) (int, error) {
-	all, agency := scope.args()
-	var n int
-	if err := s.db.GetContext(ctx, &n, qCountCasesScoped, all, agency, f.Stage, numberPattern(f.Number)); err != nil {
-		return 0, fmt.Errorf("count cases: %w", err)
-	}
-	return n, nil
 }
 
 // numberPattern is the LIKE pattern of a case number's prefix (empty for

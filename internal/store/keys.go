@@ -18,6 +18,10 @@ const (
 	qRewrapKey     = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
 	qDuplicates    = `SELECT DISTINCT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL WHERE i.digest = ANY($1) AND i.case_id <> $2`
 	qIndexesOfCase = `SELECT * FROM person_index WHERE case_id = $1`
+	// The live keys whose indexes an earlier version computed, in case_id
+	// order from a position on (case_keys_reindex_idx).
+	qKeysToReindex   = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND index_version = $1 AND case_id > $2 ORDER BY case_id LIMIT $3`
+	qSetIndexVersion = `UPDATE case_keys SET index_version = $2 WHERE case_id = $1`
 	// The erasure's timeline event comes after every event the case has.
 	qAppendAfterLast = `INSERT INTO case_events (id, seq, case_id, type, at, actor_id, data)
 		SELECT $1::text, COALESCE(MAX(seq), 0) + 1, $2::uuid, $3::text, $4::timestamptz, $5::uuid, $6::jsonb FROM case_events WHERE case_id = $2::uuid
@@ -96,9 +100,31 @@ func (s *Store) RewrapKey(ctx context.Context, caseID uuid.UUID, oldKeyID, newKe
 
 // ReplaceIndexes stores a case's blind indexes computed under another key.
 func (s *Store) ReplaceIndexes(ctx context.Context, caseID uuid.UUID, indexes []PersonIndex) error {
+	return s.ReplaceIndexesVersion(ctx, caseID, indexes, 0)
+}
+
+// KeysToReindex lists up to limit live case keys whose blind indexes were
+// computed by index version version, with a case ID above after.
+func (s *Store) KeysToReindex(ctx context.Context, version int, after uuid.UUID, limit int) ([]CaseKey, error) {
+	out := []CaseKey{}
+	if err := s.db.SelectContext(ctx, &out, qKeysToReindex, version, after, limit); err != nil {
+		return nil, fmt.Errorf("keys to reindex: %w", err)
+	}
+	return out, nil
+}
+
+// ReplaceIndexesVersion stores a case's blind indexes and, when version is
+// above 0, records in the same transaction the index version that computed
+// them.
+func (s *Store) ReplaceIndexesVersion(ctx context.Context, caseID uuid.UUID, indexes []PersonIndex, version int) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, qDropIndexes, caseID); err != nil {
 			return err
+		}
+		if version > 0 {
+			if _, err := tx.ExecContext(ctx, qSetIndexVersion, caseID, version); err != nil {
+				return fmt.Errorf("index version of case %s: %w", caseID, err)
+			}
 		}
 		for _, ix := range indexes {
 			ix.CaseID = caseID

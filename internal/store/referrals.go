@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -200,6 +201,38 @@ func (s *Store) AgencyReferrals(ctx context.Context, agencyID uuid.UUID, status 
 		return nil, fmt.Errorf("inbox of %s: %w", agencyID, err)
 	}
 	return out, nil
+}
+
+// AgencyReferralsPage is a page of a provider's inbox, newest sent first
+// (sent_at, then id, both descending): up to limit (1–501, default 100)
+// referrals addressed to the agency, of one status unless status is empty,
+// after the cursor when it is not nil. A page is one range scan of
+// referrals_agency_status_idx (0004) or, without a status,
+// referrals_agency_sent_idx (0020).
+func (s *Store) AgencyReferralsPage(ctx context.Context, agencyID uuid.UUID, status string, after *Cursor, limit int) ([]Referral, error) {
+	sql, args := inboxSQL(agencyID, status, after, limit)
+	out := []Referral{}
+	if err := s.db.SelectContext(ctx, &out, sql, args...); err != nil {
+		return nil, fmt.Errorf("inbox of %s: %w", agencyID, err)
+	}
+	return out, nil
+}
+
+// inboxSQL is the query of a page of an inbox and its parameters.
+func inboxSQL(agencyID uuid.UUID, status string, after *Cursor, limit int) (string, []any) {
+	if limit <= 0 || limit > maxListRows {
+		limit = 100
+	}
+	q := listQuery{}
+	q.and("r.agency_id = %s", agencyID)
+	if status != "" {
+		q.and("r.status = %s", status)
+	}
+	if after != nil {
+		at := q.arg(after.At)
+		q.where = append(q.where, fmt.Sprintf("r.sent_at <= %s AND (r.sent_at < %s OR r.id < %s)", at, at, q.arg(after.ID)))
+	}
+	return "SELECT r.* FROM referrals r WHERE " + strings.Join(q.where, " AND ") + " ORDER BY r.sent_at DESC, r.id DESC LIMIT " + q.arg(limit), q.args
 }
 
 // CaseReferrals lists a case's referrals.

@@ -37,6 +37,8 @@ type casePage struct {
 	ShowNotes      bool
 	Timeline       []eventRow
 	Done           string // message ID of the confirmation of what was just done
+	// AuditLink: the user may read the case's audit trail (the competent authority).
+	AuditLink bool
 }
 
 // obligationRow is one of the case's deadlines, labelled from the case's SOP
@@ -107,7 +109,7 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 		return p.errorPage(c, err)
 	}
 	for _, r := range refs {
-		row := referralRow{Service: serviceLabel(procedure, r.Service, pg.Lang), Status: r.Status, SentAt: r.SentAt.In(zone)}
+		row := referralRow{Service: p.serviceLabel(procedure, r.Service, pg.Lang), Status: r.Status, SentAt: r.SentAt.In(zone)}
 		if r.AgencyName != nil {
 			row.Agency = *r.AgencyName
 		}
@@ -121,7 +123,7 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 		events[i].At = events[i].At.In(zone)
 	}
 	out.Decisions = decisionRows(events)
-	out.Timeline = eventRows(events, procedure, pg.Lang)
+	out.Timeline = p.eventRows(events, procedure, pg.Lang)
 	if auth.SeesIdentity(user) {
 		out.ShowNotes = true
 		if out.Notes, err = p.Cases.Notes(ctx, user, id, ri); err != nil {
@@ -131,6 +133,7 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 			out.Notes[i].At = out.Notes[i].At.In(zone)
 		}
 	}
+	out.AuditLink = user.Is(auth.CompetentAuthority)
 	if done := c.Query("done"); slices.Contains(doneMessages, done) {
 		out.Done = "done." + done
 	}
@@ -212,15 +215,6 @@ var actionPaths = map[string]string{
 	workflows.UpdateFollowUp:        "follow-up",
 }
 
-func serviceLabel(procedure *sop.SOP, code, lang string) string {
-	if procedure != nil {
-		if def, ok := procedure.Service(code); ok {
-			return def.Label.In(lang)
-		}
-	}
-	return code
-}
-
 // decisionRows reads the decisions and their reviews from the timeline.
 func decisionRows(events []store.Event) []decisionRow {
 	var out []decisionRow
@@ -264,14 +258,14 @@ func eventData(e store.Event) map[string]string {
 
 // eventRows are the timeline in words: the event's name and its codes as
 // the SOP labels them (service, obligation) — never free text.
-func eventRows(events []store.Event, procedure *sop.SOP, lang string) []eventRow {
+func (p *Pages) eventRows(events []store.Event, procedure *sop.SOP, lang string) []eventRow {
 	var out []eventRow
 	for _, e := range events {
 		data := eventData(e)
 		row := eventRow{Type: e.Type, At: e.At}
 		switch {
 		case data["service"] != "":
-			row.Detail = serviceLabel(procedure, data["service"], lang)
+			row.Detail = p.serviceLabel(procedure, data["service"], lang)
 		case data["obligation"] != "":
 			row.Detail = data["obligation"]
 			if procedure != nil {

@@ -143,6 +143,7 @@ func TestEveryMessageIsUsed(t *testing.T) {
 	}
 	markCaseFileCodes(used)
 	markScreeningCodes(used)
+	markProviderCodes(used) // provider_test.go
 	en := messages(t, "en")
 	for k := range en {
 		// rule.<code>: a refusal's reason, looked up by the rule's code (form.go).

@@ -52,6 +52,9 @@ var notificationKinds = map[string]string{
 // notificationRow is one notification as the page shows it.
 type notificationRow struct {
 	ID, CaseID, CaseNumber string
+	// Href is where the notification leads: the case page, or for a
+	// provider (who never sees cases) its referral inbox.
+	Href string
 	// Text is the notification in the page's language.
 	Text      string
 	CreatedAt time.Time
@@ -94,7 +97,11 @@ func (p *Pages) notificationsPage(c *fiber.Ctx, pg page) error {
 	t := p.msgs.translator(pg.Lang)
 	for i := range list {
 		n := &list[i]
-		data.Rows = append(data.Rows, notificationRow{ID: n.ID, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber,
+		href := "/cases/" + n.CaseID.String()
+		if pg.User.Is(auth.Provider) {
+			href = "/referrals"
+		}
+		data.Rows = append(data.Rows, notificationRow{ID: n.ID, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber, Href: href,
 			Text: p.notificationText(t, n), CreatedAt: n.CreatedAt, Unread: n.ReadAt == nil})
 	}
 	pg.Title, pg.Data = "lists.notifications.title", data
@@ -128,23 +135,36 @@ func (p *Pages) notificationText(t *translator, n *store.NotificationItem) strin
 // obligationLabel is a deadline's label in the SOP now in force, else in
 // the newest version that has it; its code when no SOP names it.
 func (p *Pages) obligationLabel(code, lang string) string {
-	if code == "" || p.Cases.SOPs == nil {
+	if code == "" {
 		return code
 	}
-	var candidates []*sop.SOP
-	if s, err := p.Cases.SOPs.Active(time.Now()); err == nil {
-		candidates = append(candidates, s)
-	}
-	all := p.Cases.SOPs.All()
-	for i := len(all) - 1; i >= 0; i-- {
-		candidates = append(candidates, all[i])
-	}
-	for _, s := range candidates {
+	for _, s := range p.labelSOPs(nil) {
 		if o, ok := s.Obligation(code); ok {
 			return o.Label.In(lang)
 		}
 	}
 	return code
+}
+
+// labelSOPs are the SOPs a code's label is looked up in, in order: first
+// (the case's own, when known), the one in force now, then every loaded
+// version, newest first.
+func (p *Pages) labelSOPs(first *sop.SOP) []*sop.SOP {
+	var out []*sop.SOP
+	if first != nil {
+		out = append(out, first)
+	}
+	if p.Cases.SOPs == nil {
+		return out
+	}
+	if s, err := p.Cases.SOPs.Active(time.Now()); err == nil {
+		out = append(out, s)
+	}
+	all := p.Cases.SOPs.All()
+	for i := len(all) - 1; i >= 0; i-- {
+		out = append(out, all[i])
+	}
+	return out
 }
 
 // markNotificationRead marks one notification read (the form's id) and
@@ -231,5 +251,11 @@ func currentSection(path, href string) bool {
 	if path == href {
 		return true
 	}
-	return href == "/cases" && strings.HasPrefix(path, "/cases/") && path != "/cases/new"
+	switch href {
+	case "/cases":
+		return strings.HasPrefix(path, "/cases/") && path != "/cases/new"
+	case "/referrals", "/twg", "/admin", "/audit":
+		return strings.HasPrefix(path, href+"/")
+	}
+	return false
 }

@@ -30,7 +30,8 @@ import (
 // submitting. Each rendered form carries a random key: the Gate's PageOnce
 // opens one case per key, however often the form is sent. The browser
 // keeps a draft of what was typed (static/screening.js), never the CSRF
-// token or the key.
+// token or the key. Without a connection the form still opens, and what is
+// sent waits on the device, encrypted, until it can be sent (offline.go).
 
 // pageCommand is a command a page runs once per form key (Gate.PageOnce):
 // it answers the case it acted on and the page to show next.
@@ -205,6 +206,9 @@ type screeningData struct {
 	Dimensions   []screeningDimension
 	Result       screeningResult
 	TimeZone     string
+	// Offline: what the page needs to keep a screening taken without a
+	// connection (offline.go).
+	Offline screeningOffline
 }
 
 // screeningDraftKey names the browser's draft of the user's screening form.
@@ -238,7 +242,8 @@ func (p *Pages) renderScreening(c *fiber.Ctx, pg page, status int, f screeningFo
 	active = prev.SOP
 	t := p.msgs.translator(pg.Lang)
 	d := screeningData{F: f, Errors: errs, Restore: restore, DraftKey: screeningDraftKey(pg.User), Regions: p.Cases.Regions,
-		Result: p.screeningResultOf(t, active, prev.Result, prev.Child, prev.AgeKnown), TimeZone: active.Calendar.Location.String()}
+		Result: p.screeningResultOf(t, active, prev.Result, prev.Child, prev.AgeKnown), TimeZone: active.Calendar.Location.String(),
+		Offline: p.screeningOfflineOf(pg.User)}
 	d.Result.Advice = true
 	d.Sexes = screeningChoices("sex", cases.Sexes(), []string{f.Sex}, func(code string) string { return t.T("screening.sex." + code) })
 	d.Contexts = screeningChoices("context", cases.EncounterContexts(), []string{f.Context}, func(code string) string { return t.T("screening.context." + code) })

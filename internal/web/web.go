@@ -22,10 +22,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/template/html/v2"
 
+	"github.com/nrm-tm/nrm/internal/audit"
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/directory"
 	"github.com/nrm-tm/nrm/internal/notify"
+	"github.com/nrm-tm/nrm/internal/reports"
 )
 
 // Gate is what pages need of the API's authentication layer (api.Server).
@@ -55,6 +57,16 @@ type Pages struct {
 	// browser chose one of Languages.
 	DefaultLanguage string
 	Problem         ProblemOf
+	// Notifications keeps the dead letters and channels, Audit reads the
+	// audit log (admin.go, audittrail.go).
+	Notifications *notify.Admin
+	Audit         *audit.Service
+	// Reports builds the TWG's anonymised reports (twg.go).
+	Reports *reports.Service
+
+	// OfflineSecret derives each frontline user's key for screenings taken
+	// offline (offline.go); empty: a random one for the process.
+	OfflineSecret []byte
 
 	gate   Gate
 	msgs   *catalogue

@@ -36,7 +36,13 @@ type worklistRow struct {
 	Overdue                   bool
 }
 
+// homes are the start pages of the roles that see no cases.
+var homes = map[auth.Role]string{auth.Provider: "/referrals", auth.TWG: "/twg", auth.Admin: "/admin"}
+
 func (p *Pages) worklist(c *fiber.Ctx, pg page) error {
+	if home, ok := homes[pg.User.Role]; ok {
+		return c.Redirect(home, fiber.StatusSeeOther)
+	}
 	w := worklist{Stage: c.Query("stage"), Number: strings.ToUpper(strings.TrimSpace(c.Query("number"))),
 		CanOpen: pg.User.Is(auth.Frontline)}
 	for _, s := range workflows.Stages {

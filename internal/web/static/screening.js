@@ -6,8 +6,10 @@
 //   form is opened again, so that a dropped connection or a closed tab
 //   loses nothing. The CSRF token and the form's key are never kept.
 // - The draft is cleared when the case has opened (the page after the
-//   form carries data-draft-clear) and when the user signs out from a page
-//   that loads this file (the sign-out form carries data-signout).
+//   form carries data-draft-clear), when the screening was kept on the
+//   device to be sent later (?queued=1: offline.js) and when the user
+//   signs out from a page that loads this file (the sign-out form carries
+//   data-signout).
 // - The screening rule's result (htmx) decides which consent section
 //   applies: the adult's consent or the child's path.
 // - A second click on the submit button sends nothing more (the server
@@ -126,7 +128,11 @@
     timer = setTimeout(save, 300);
   }
 
-  var restored = form.getAttribute("data-restore") === "true" && restore();
+  // Back from keeping the screening on the device (offline.js, sw.js): the
+  // draft was that screening, now kept encrypted; it must not stay in clear.
+  var queued = /[?&]queued=1(&|$)/.test(window.location.search);
+  if (queued && key && storage()) storage().removeItem(key);
+  var restored = !queued && form.getAttribute("data-restore") === "true" && restore();
   form.addEventListener("input", saveSoon);
   form.addEventListener("change", saveSoon);
   document.body.addEventListener("htmx:afterSwap", showTrack);
