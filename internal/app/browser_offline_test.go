@@ -126,7 +126,21 @@ func TestBrowserOfflineScreening(t *testing.T) {
 		mustStatus(t, "list the cases", api.Do(t, "GET", "/api/v1/cases", nil, &list), http.StatusOK)
 		return list.Cases
 	}
-	queued := func() int { return offlineEval[int](t, ctx, "count the queue", offlineQueued) }
+	// queued counts the screenings the device keeps; a page that is being
+	// replaced (the form just sent) is asked again once the next one stands.
+	queued := func() int {
+		t.Helper()
+		var n int
+		var err error
+		for range 50 {
+			if n, err = chromedp.Run(ctx, chromedp.Evaluate[int](offlineQueued, chromedp.EvalAwaitPromise)); err == nil {
+				return n
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("count the queue: %v", err)
+		return 0
+	}
 	// waitQueued waits until the device keeps n screenings (the page after
 	// keeping one says so too, but so did the page before it).
 	waitQueued := func(n int) {
