@@ -307,16 +307,7 @@ func (p *Pages) adminAgencyCreate(c *fiber.Ctx, pg page) error {
 		}
 		return "/admin/agencies/" + a.ID.String() + "?done=created", nil
 	}, adminAgencyFields(&f)...)
-	if err == nil {
-		return c.Redirect(location, fiber.StatusSeeOther)
-	}
-	if !adminAgencyError(err, &f.Errors) {
-		if !p.adminResent(err, &f.Errors) {
-			return p.errorPage(c, err)
-		}
-		f.Key = newFormKey()
-	}
-	return p.renderAdminAgency(c, pg, http.StatusUnprocessableEntity, f)
+	return p.finishAgencyForm(c, pg, f, location, err)
 }
 
 func (p *Pages) adminAgencySave(c *fiber.Ctx, pg page) error {
@@ -335,6 +326,13 @@ func (p *Pages) adminAgencySave(c *fiber.Ctx, pg page) error {
 		}
 		return "/admin/agencies/" + a.ID.String() + "?done=saved", nil
 	}, adminAgencyFields(&f)...)
+	return p.finishAgencyForm(c, pg, f, location, err)
+}
+
+// finishAgencyForm ends an agency form's POST: on to the agency's page when
+// it was saved, else the form again with the field or refusal shown (and a
+// new key when the form's was spent on other answers).
+func (p *Pages) finishAgencyForm(c *fiber.Ctx, pg page, f adminAgencyForm, location string, err error) error {
 	if err == nil {
 		return c.Redirect(location, fiber.StatusSeeOther)
 	}

@@ -176,15 +176,7 @@ func (p *Pages) answerClosure(c *fiber.Ctx, pg page) error {
 		cmd = cases.RejectClosure(v.Case.ID, note)
 	}
 	out, err := p.runCommand(c, pg, v.Case.ID, cmd, data.Answer, note)
-	if err != nil {
-		return p.errorPage(c, err)
-	}
-	if out.Location != "" {
-		return c.Redirect(out.Location, fiber.StatusSeeOther)
-	}
-	data.Errors = out.Errors
-	if out.NewKey {
-		data.Key = newFormKey()
-	}
-	return p.renderForm(c, pg, http.StatusConflict, "authority_closure", "authority.closure.title", data)
+	return p.finishCommand(c, out, err, &data.Errors, &data.Key, func() error {
+		return p.renderForm(c, pg, http.StatusConflict, "authority_closure", "authority.closure.title", data)
+	})
 }

@@ -222,6 +222,24 @@ func (p *Pages) runCommand(c *fiber.Ctx, pg page, caseID uuid.UUID, cmd cases.Co
 	return out, err
 }
 
+// finishCommand ends a form's POST after runCommand: on to the next page
+// when the command ran (now or for an earlier send of the form), else the
+// form again (again) with what went wrong and, when its key was spent on
+// other answers, a new key.
+func (p *Pages) finishCommand(c *fiber.Ctx, out commandOutcome, err error, errs *formErrors, key *string, again func() error) error {
+	if err != nil {
+		return p.errorPage(c, err)
+	}
+	if out.Location != "" {
+		return c.Redirect(out.Location, fiber.StatusSeeOther)
+	}
+	*errs = out.Errors
+	if out.NewKey {
+		*key = newFormKey()
+	}
+	return again()
+}
+
 // formKey is the key of a form being shown again: the one it was sent
 // with, so that sending it once more is still the same command; a new one
 // for a form shown for the first time or sent without a valid key.

@@ -196,17 +196,9 @@ func (p *Pages) decide(c *fiber.Ctx, pg page) error {
 	}
 	cmd := cases.Decide(v.Case.ID, uuid.NewString(), d.Kind, d.Outcome, clean(d.Reason))
 	out, err := p.runCommand(c, pg, v.Case.ID, cmd, d.Kind, d.Outcome, clean(d.Reason))
-	if err != nil {
-		return p.errorPage(c, err)
-	}
-	if out.Location != "" {
-		return c.Redirect(out.Location, fiber.StatusSeeOther)
-	}
-	d.Errors = out.Errors
-	if out.NewKey {
-		d.Key = newFormKey()
-	}
-	return p.renderForm(c, pg, http.StatusConflict, "authority_decide", "authority.decide.title", d)
+	return p.finishCommand(c, out, err, &d.Errors, &d.Key, func() error {
+		return p.renderForm(c, pg, http.StatusConflict, "authority_decide", "authority.decide.title", d)
+	})
 }
 
 // renderForm shows a command form.
@@ -287,17 +279,9 @@ func (p *Pages) review(c *fiber.Ctx, pg page) error {
 	}
 	cmd := cases.Review(v.Case.ID, d.ID, data.Choice == "confirm", clean(data.Reason))
 	out, err := p.runCommand(c, pg, v.Case.ID, cmd, d.ID, data.Choice, clean(data.Reason))
-	if err != nil {
-		return p.errorPage(c, err)
-	}
-	if out.Location != "" {
-		return c.Redirect(out.Location, fiber.StatusSeeOther)
-	}
-	data.Errors = out.Errors
-	if out.NewKey {
-		data.Key = newFormKey()
-	}
-	return p.renderForm(c, pg, http.StatusConflict, "authority_review", "authority.review.title", data)
+	return p.finishCommand(c, out, err, &data.Errors, &data.Key, func() error {
+		return p.renderForm(c, pg, http.StatusConflict, "authority_review", "authority.review.title", data)
+	})
 }
 
 // --- extending the recovery period -----------------------------------------
@@ -377,17 +361,9 @@ func (p *Pages) extend(c *fiber.Ctx, pg page) error {
 	}
 	cmd := cases.ExtendRecovery(v.Case.ID, days, clean(data.Reason))
 	out, err := p.runCommand(c, pg, v.Case.ID, cmd, strconv.Itoa(days), clean(data.Reason))
-	if err != nil {
-		return p.errorPage(c, err)
-	}
-	if out.Location != "" {
-		return c.Redirect(out.Location, fiber.StatusSeeOther)
-	}
-	data.Errors = out.Errors
-	if out.NewKey {
-		data.Key = newFormKey()
-	}
-	return p.renderForm(c, pg, http.StatusConflict, "authority_extend", "authority.extend.title", data)
+	return p.finishCommand(c, out, err, &data.Errors, &data.Key, func() error {
+		return p.renderForm(c, pg, http.StatusConflict, "authority_extend", "authority.extend.title", data)
+	})
 }
 
 // --- erasing the identity --------------------------------------------------
