@@ -209,7 +209,9 @@ func (p *Pages) navigation(c *fiber.Ctx, user *auth.Principal) *navigation {
 	add := func(href, label string) {
 		nav.Links = append(nav.Links, navLink{Href: href, Label: label, Current: currentSection(c.Path(), href)})
 	}
-	add("/", "lists.nav.worklist")
+	if _, elsewhere := homes[user.Role]; !elsewhere { // their "/" is their own start page
+		add("/", "lists.nav.worklist")
+	}
 	if user.Is(auth.Frontline, auth.Supervisor, auth.CompetentAuthority) {
 		add("/cases", "lists.nav.cases")
 	}
