@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nrm-tm/nrm/internal/api"
+	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
@@ -31,6 +32,12 @@ const (
 type Housekeeper struct {
 	Store *store.Store
 	Log   *slog.Logger
+	// Reports keeps the TWG's compliance figures of the months that are
+	// over (reports.Service.KeepMonths), so that no report waits for them
+	// and the record of changes stays short. Nil: none.
+	Reports interface {
+		KeepMonths(ctx context.Context) (int, error)
+	}
 	// Interval between passes; HousekeepingInterval when zero.
 	Interval time.Duration
 	// Now is the clock; nil means time.Now.
@@ -41,6 +48,7 @@ type Housekeeper struct {
 type Swept struct {
 	IdempotencyKeys  int64
 	RateLimitWindows int64
+	ReportMonths     int // months of the compliance report built and kept
 }
 
 // Once runs one pass. It goes on after a failed delete, so that one table's
@@ -58,6 +66,11 @@ func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
 	}
 	if out.RateLimitWindows, err = h.Store.ExpireRateWindows(ctx, now.Add(-rateWindowsKept)); err != nil {
 		errs = append(errs, err)
+	}
+	if h.Reports != nil {
+		if out.ReportMonths, err = h.Reports.KeepMonths(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return out, errors.Join(errs...)
 }
@@ -89,13 +102,16 @@ func (h *Housekeeper) Run(ctx context.Context) {
 			log.Info("housekeeping: deleted expired rows", "idempotency_keys", swept.IdempotencyKeys,
 				"rate_limit_windows", swept.RateLimitWindows)
 		}
+		if swept.ReportMonths > 0 {
+			log.Info("housekeeping: built and kept the compliance figures of months", "months", swept.ReportMonths)
+		}
 		timer.Reset(interval)
 	}
 }
 
 // startHousekeeping runs a Housekeeper beside the worker until Stop.
 func (s *System) startHousekeeping(ctx context.Context) {
-	h := &Housekeeper{Store: s.Store, Log: s.Log}
+	h := &Housekeeper{Store: s.Store, Log: s.Log, Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs}}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); h.Run(hctx) }()

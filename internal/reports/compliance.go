@@ -151,32 +151,18 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 		return nil, &InputError{Field: "obligation", Rule: "obligation",
 			Message: "must be a deadline or answer obligation of a loaded SOP version: " + strings.Join(reportable, ", ")}
 	}
-	f.MetBy, f.KnownVersions = s.metBy()
-	f.AsOf, f.Versions = asOf, f.KnownVersions
-	for id := range s.obligationOrder() {
-		f.Obligations = append(f.Obligations, id)
-	}
+	f = s.complianceFilter(f, asOf)
 	agencies, err := s.Store.Agencies(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// Over more than a year the store reads the instances in parts, on as
-	// many connections; each part is counted apart, then the counts are
-	// merged. Every part scans the obligations, so shorter periods, where
-	// that scan is most of the work, are read whole.
-	parts := 1
-	if q.Period.From.AddDate(1, 0, 0).Before(q.Period.To) {
-		parts = complianceParts
-	}
-	accs := make([]*complianceAgg, parts)
-	for i := range accs {
-		accs[i] = newComplianceAgg(agencies, answer)
-	}
-	err = s.Store.ComplianceInstances(ctx, f, parts, func(part int, set *store.ReportInstanceSet, r store.ReportInstance) {
-		accs[part].add(set, r)
-	})
+	months, err := s.complianceMonths(ctx, q.Period, f, asOf)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compliance: %w", err)
+	}
+	acc := newComplianceAgg(agencies, answer)
+	for _, cells := range months {
+		acc.addCells(cells, q.Obligation)
 	}
 	obligations := reportable
 	if q.Obligation != "" {
@@ -186,7 +172,7 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 		Period: q.Period.json(), AsOf: asOf.UTC(), Threshold: s.threshold(), Definitions: ComplianceDefinitions,
 		Filters: map[string]string{"region": q.Region, "agency": q.Agency, "sop_version": q.SOPVersion, "obligation": q.Obligation},
 	}
-	rep.Tables, err = complianceTables(mergeCompliance(accs), obligations, s.obligationOrder(), s.threshold(), answer)
+	rep.Tables, err = complianceTables(mergeCompliance([]*complianceAgg{acc}), obligations, s.obligationOrder(), s.threshold(), answer)
 	if err != nil {
 		return nil, fmt.Errorf("compliance: %w", err)
 	}
@@ -194,6 +180,16 @@ func (s *Service) Compliance(ctx context.Context, q ComplianceQuery) (*Complianc
 		return nil, err
 	}
 	return rep, nil
+}
+
+// complianceFilter completes f with what the store classifies instances by.
+func (s *Service) complianceFilter(f store.ComplianceFilter, asOf time.Time) store.ComplianceFilter {
+	f.MetBy, f.KnownVersions = s.metBy()
+	f.AsOf, f.Versions = asOf, f.KnownVersions
+	for id := range s.obligationOrder() {
+		f.Obligations = append(f.Obligations, id)
+	}
+	return f
 }
 
 // reportable lists the obligations the compliance report covers (every
@@ -427,6 +423,9 @@ type complianceAgg struct {
 	types  []string
 	groups map[groupKey]*complianceGroup
 	order  []*complianceGroup
+	// set and dict code the cells' strings (addCells).
+	set  store.ReportInstanceSet
+	dict dictionary
 }
 
 // groupKey names a group by the codes of its coordinate; -1 is a dimension
@@ -437,7 +436,7 @@ type groupKey struct {
 }
 
 func newComplianceAgg(agencies []store.Agency, answer complianceSlice) *complianceAgg {
-	a := &complianceAgg{names: map[string]store.Agency{}, answer: answer, groups: map[groupKey]*complianceGroup{}}
+	a := &complianceAgg{names: map[string]store.Agency{}, answer: answer, groups: map[groupKey]*complianceGroup{}, dict: dictionary{}}
 	for _, x := range agencies {
 		a.names[x.ID.String()] = x
 	}
@@ -490,8 +489,22 @@ func (a *complianceAgg) group(set *store.ReportInstanceSet, k groupKey) *complia
 	return g
 }
 
-// add counts an instance (classified by the store, see the package comment).
-func (a *complianceAgg) add(set *store.ReportInstanceSet, r store.ReportInstance) {
+// addCells counts the cells (of the obligation only, if not ""). The
+// agg's dictionaries are its own: cells carry their strings.
+func (a *complianceAgg) addCells(cells []*complianceCell, only string) {
+	for _, c := range cells {
+		if only != "" && c.obligation != only {
+			continue
+		}
+		r := store.ReportInstance{Obligation: a.dict.code(&a.set.Obligations, c.obligation),
+			Version: a.dict.code(&a.set.Versions, c.version), Region: a.dict.code(&a.set.Regions, c.region),
+			Agency: a.dict.code(&a.set.Agencies, c.agency)}
+		a.addCell(&a.set, r, c)
+	}
+}
+
+// addCell counts a cell at r's codes.
+func (a *complianceAgg) addCell(set *store.ReportInstanceSet, r store.ReportInstance, c *complianceCell) {
 	_, typ := a.agency(set, r.Agency)
 	o, ag, ty, rg, vs := r.Obligation, int32(r.Agency), int32(typ), int32(r.Region), int32(r.Version)
 	for _, k := range [...]groupKey{
@@ -502,27 +515,37 @@ func (a *complianceAgg) add(set *store.ReportInstanceSet, r store.ReportInstance
 	} {
 		g := a.group(set, k)
 		x := &g.row
-		x.Due++
-		switch r.Outcome {
-		case 1:
-			x.OnTime++
-		case 2:
-			x.Late++
-		case 3:
-			x.Open++
-		default:
-			x.Pending++
-		}
-		if r.Met {
-			x.Met++
-			if g.keepHours {
-				g.hours = append(g.hours, r.Hours)
-			}
+		x.Due += c.onTime + c.late + c.open + c.pending
+		x.OnTime += c.onTime
+		x.Late += c.late
+		x.Open += c.open
+		x.Pending += c.pending
+		x.Met += int64(len(c.hours))
+		if g.keepHours {
+			g.hours = append(g.hours, c.hours...)
 		}
 	}
 }
 
-// complianceParts is how many parts a long compliance report is read in at
+// dictionary codes strings in the dictionaries of a ReportInstanceSet.
+type dictionary map[*[]string]map[string]uint16
+
+func (d dictionary) code(list *[]string, v string) uint16 {
+	m := d[list]
+	if m == nil {
+		m = map[string]uint16{}
+		d[list] = m
+	}
+	c, ok := m[v]
+	if !ok {
+		c = uint16(len(*list))
+		m[v] = c
+		*list = append(*list, v)
+	}
+	return c
+}
+
+// complianceParts is how many months of a compliance report are read at
 // once: one per core, at least two.
 var complianceParts = min(max(2, runtime.GOMAXPROCS(0)), 8)
 

@@ -10,12 +10,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,10 +80,9 @@ type ReportInstance struct {
 // attempt at its due time and sends the referral to the next provider,
 // whose answer belongs to its own attempt.
 //
-// The case's region is not joined here: the caller looks it up in
-// qComplianceRegions, which costs a third less. $10 and $11 select one part
-// of the instances (by the last byte of the case ID) when the caller reads
-// them in parts.
+// The reports read one month at a time (package reports keeps the months
+// that are over), so the case's region is joined: a month's instances are
+// a small share of the cases.
 const qComplianceInstances = `
 	WITH met_by AS MATERIALIZED (
 		SELECT m.sop_version, m.obligation, array_agg(m.event) AS events
@@ -94,12 +91,12 @@ const qComplianceInstances = `
 	)
 	SELECT x.oc, CASE WHEN x.oc IS NULL THEN x.obligation END, x.vc, CASE WHEN x.vc IS NULL THEN x.sop_version END,
 		x.case_id, x.owner_agency_id,
-		CASE WHEN x.met_at IS NULL THEN CASE WHEN x.due_at <= $12 THEN 3 ELSE 4 END
+		CASE WHEN x.met_at IS NULL THEN CASE WHEN x.due_at <= $10 THEN 3 ELSE 4 END
 		     WHEN x.met_at <= x.due_at THEN 1 ELSE 2 END,
-		(EXTRACT(EPOCH FROM (x.met_at - x.starts_at)) / 3600)::float8
+		(EXTRACT(EPOCH FROM (x.met_at - x.starts_at)) / 3600)::float8, c.region
 	FROM (
-		SELECT array_position($13::text[], o.obligation) AS oc, o.obligation,
-			array_position($14::text[], o.sop_version) AS vc, o.sop_version,
+		SELECT array_position($11::text[], o.obligation) AS oc, o.obligation,
+			array_position($12::text[], o.sop_version) AS vc, o.sop_version,
 			o.case_id, o.owner_agency_id, o.starts_at, o.due_at,
 			CASE WHEN o.status = 'met' THEN o.met_at
 			     WHEN o.status = 'breached' AND o.id NOT LIKE 'referral-%' THEN (
@@ -115,13 +112,9 @@ const qComplianceInstances = `
 		  AND ($7::uuid IS NULL OR o.owner_agency_id = $7::uuid)
 		  AND ($8 = '' OR o.sop_version = $8)
 		  AND ($9 = '' OR o.obligation = $9)
-		  AND ($10 <= 1 OR get_byte(uuid_send(o.case_id), 15) % $10 = $11)
 		OFFSET 0
-	) x`
-
-// The regions of the cases an instance due before the end of the period can
-// belong to: an index-only scan of cases_report_idx.
-const qComplianceRegions = `SELECT id, region FROM cases WHERE opened_at < $1 AND ($2 = '' OR region = $2)`
+	) x
+	JOIN cases c ON c.id = x.case_id`
 
 func (f ComplianceFilter) args() []any {
 	var vs, os, es []string
@@ -133,7 +126,7 @@ func (f ComplianceFilter) args() []any {
 		known = []string{}
 	}
 	return []any{Strings(vs), Strings(os), Strings(es), Strings(known), f.From, f.To, f.AgencyID,
-		f.SOPVersion, f.Obligation, 1, 0, f.AsOf, Strings(nonNil(f.Obligations)), Strings(nonNil(f.Versions))}
+		f.SOPVersion, f.Obligation, f.AsOf, Strings(nonNil(f.Obligations)), Strings(nonNil(f.Versions))}
 }
 
 func nonNil(xs []string) []string {
@@ -169,53 +162,17 @@ func (s *Store) inReportTx(ctx context.Context, fn func(tx *sqlx.Tx) error) erro
 	return fn(tx)
 }
 
-// ComplianceInstances hands the obligation instances due in a period to fn,
-// with the dictionaries their codes index (growing as new values arrive).
-// The caller aggregates them: package reports computes the counts and
-// percentiles of every breakdown in one pass, which costs far less than
-// sorting the instances once per breakdown in SQL, and holds no row longer
-// than fn.
-//
-// The instances are read in parts (by the last byte of the case ID), each
-// on its own connection and goroutine, so that PostgreSQL's work — mostly
-// looking up the late meetings — and the caller's use every core. fn is
-// called concurrently for different parts, one call at a time per part;
-// each part has its own dictionaries except Regions, which they share.
-func (s *Store) ComplianceInstances(ctx context.Context, f ComplianceFilter, parts int,
-	fn func(part int, set *ReportInstanceSet, r ReportInstance)) error {
-	parts = min(max(parts, 1), 16)
-	var regionDict []string
-	reg := newInterner(&regionDict)
-	regions := map[[16]byte]uint16{}
-	err := s.rawQuery(ctx, qComplianceRegions, []any{f.To, f.Region}, []uint32{pgtype.UUIDOID, pgtype.TextOID}, func(v [][]byte) error {
-		regions[[16]byte(v[0])] = reg.code(v[1])
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("compliance report: regions: %w", err)
-	}
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for part := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[part] = s.complianceInstancesPart(ctx, f, part, parts, regions, regionDict, fn)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("compliance report: %w", err)
-	}
-	return nil
-}
+// rawQuerier runs a report query (rawRows) in a transaction.
+type rawQuerier func(q string, args []any, oids []uint32, fn func([][]byte) error) error
 
-func (s *Store) complianceInstancesPart(ctx context.Context, f ComplianceFilter, part, parts int, regions map[[16]byte]uint16,
-	regionDict []string, fn func(int, *ReportInstanceSet, ReportInstance)) error {
+// complianceInstances hands the obligation instances due in [f.From, f.To)
+// to fn, with the dictionaries their codes index (growing as new values
+// arrive), read by query.
+func complianceInstances(f ComplianceFilter, query rawQuerier, fn func(*ReportInstanceSet, ReportInstance)) error {
 	// The dictionaries start with the expected IDs, in order, so that a
 	// position is a code (the lists hold no duplicates: ComplianceFilter).
-	out := &ReportInstanceSet{Regions: regionDict}
-	obl, ver := newInterner(&out.Obligations), newInterner(&out.Versions)
+	out := &ReportInstanceSet{}
+	obl, ver, reg := newInterner(&out.Obligations), newInterner(&out.Versions), newInterner(&out.Regions)
 	for _, o := range f.Obligations {
 		obl.code([]byte(o))
 	}
@@ -223,7 +180,7 @@ func (s *Store) complianceInstancesPart(ctx context.Context, f ComplianceFilter,
 		ver.code([]byte(v))
 	}
 	oids := []uint32{pgtype.Int4OID, pgtype.TextOID, pgtype.Int4OID, pgtype.TextOID, pgtype.UUIDOID, pgtype.UUIDOID,
-		pgtype.Int4OID, pgtype.Float8OID}
+		pgtype.Int4OID, pgtype.Float8OID, pgtype.TextOID}
 	agencies := map[[16]byte]uint16{}
 	agency := func(b []byte) uint16 {
 		var id [16]byte
@@ -246,19 +203,13 @@ func (s *Store) complianceInstancesPart(ctx context.Context, f ComplianceFilter,
 		}
 		return in.code(text)
 	}
-	args := f.args()
-	args[9], args[10] = parts, part
-	return s.rawQuery(ctx, qComplianceInstances, args, oids, func(v [][]byte) error {
-		region, ok := regions[[16]byte(v[4])]
-		if !ok {
-			return nil // a case of another region
-		}
-		r := ReportInstance{Obligation: code(v[0], v[1], obl), Version: code(v[2], v[3], ver), Region: region,
+	return query(qComplianceInstances, f.args(), oids, func(v [][]byte) error {
+		r := ReportInstance{Obligation: code(v[0], v[1], obl), Version: code(v[2], v[3], ver), Region: reg.code(v[8]),
 			Agency: agency(v[5]), Outcome: uint8(rawInt4(v[6]))}
 		if v[7] != nil {
 			r.Met, r.Hours = true, rawFloat8(v[7])
 		}
-		fn(part, out, r)
+		fn(out, r)
 		return nil
 	})
 }
@@ -272,6 +223,14 @@ func (s *Store) complianceInstancesPart(ctx context.Context, f ComplianceFilter,
 // oids are the types the caller decodes, column by column; a query whose
 // result differs is an error rather than misread numbers.
 func (s *Store) rawQuery(ctx context.Context, q string, args []any, oids []uint32, fn func([][]byte) error) error {
+	return s.rawTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return rawRows(ctx, tx, q, args, oids, fn)
+	})
+}
+
+// rawTx runs fn in a transaction of the pool's pgx connection with the
+// reports' settings, and commits it when fn succeeds.
+func (s *Store) rawTx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -282,8 +241,7 @@ func (s *Store) rawQuery(ctx context.Context, q string, args []any, oids []uint3
 		if !ok {
 			return fmt.Errorf("driver connection is %T, not pgx", dc)
 		}
-		pc := sc.Conn()
-		tx, err := pc.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+		tx, err := sc.Conn().BeginTx(ctx, opts)
 		if err != nil {
 			return err
 		}
@@ -293,27 +251,36 @@ func (s *Store) rawQuery(ctx context.Context, q string, args []any, oids []uint3
 				return err
 			}
 		}
-		rows, err := tx.Query(ctx, q, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
-		if err != nil {
+		if err := fn(tx); err != nil {
 			return err
 		}
-		defer rows.Close()
-		fields := rows.FieldDescriptions()
-		if len(fields) != len(oids) {
-			return fmt.Errorf("report query returns %d columns, want %d", len(fields), len(oids))
-		}
-		for i, f := range fields {
-			if f.DataTypeOID != oids[i] || f.Format != pgx.BinaryFormatCode {
-				return fmt.Errorf("report query column %s has type %d (format %d), want %d in binary", f.Name, f.DataTypeOID, f.Format, oids[i])
-			}
-		}
-		for rows.Next() {
-			if err := fn(rows.RawValues()); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return tx.Commit(ctx)
 	})
+}
+
+// rawRows runs q in tx with results in binary format and hands each row's
+// raw values to fn, after checking the columns' types against oids.
+func rawRows(ctx context.Context, tx pgx.Tx, q string, args []any, oids []uint32, fn func([][]byte) error) error {
+	rows, err := tx.Query(ctx, q, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fields := rows.FieldDescriptions()
+	if len(fields) != len(oids) {
+		return fmt.Errorf("report query returns %d columns, want %d", len(fields), len(oids))
+	}
+	for i, f := range fields {
+		if f.DataTypeOID != oids[i] || f.Format != pgx.BinaryFormatCode {
+			return fmt.Errorf("report query column %s has type %d (format %d), want %d in binary", f.Name, f.DataTypeOID, f.Format, oids[i])
+		}
+	}
+	for rows.Next() {
+		if err := fn(rows.RawValues()); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // interner maps the raw bytes of a text value to a dense code.
@@ -566,7 +533,8 @@ type ReportExportRow struct {
 }
 
 const qExport = `
-	SELECT c.opened_at, c.region, c.sex, c.age_band, c.citizenship, c.exploitation, c.screening_outcome,
+	SELECT c.opened_at, c.region, c.sex, c.age_band, c.citizenship, c.exploitation,
+		c.screening_outcome,
 		c.officer_concern, c.stage, COALESCE(c.closure_reason, '') AS closure_reason,
 		EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.type = 'preliminary_positive') AS preliminary_positive,
 		EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.type = 'conclusive_positive') AS conclusive_positive,
@@ -662,7 +630,6 @@ func (s *Store) ExplainReports(ctx context.Context, cf ComplianceFilter, sf Stat
 		args []any
 	}{
 		{"compliance", qComplianceInstances, cf.args()},
-		{"compliance_regions", qComplianceRegions, []any{cf.To, cf.Region}},
 		{"statistics_cases", qStatisticsCases, []any{sf.From, sf.To, sf.Region}},
 		{"statistics_identified", qStatisticsIdentified, []any{sf.From, sf.To}},
 		{"referrals", qReportReferrals, []any{sf.From, sf.Region}},

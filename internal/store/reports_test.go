@@ -65,7 +65,8 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 		indexes []string
 	}{
 		{"compliance", qComplianceInstances, cf.args(), []string{"obligations_due_idx", "case_events_case_at_idx"}},
-		{"compliance regions", qComplianceRegions, []any{to, ""}, []string{"cases_report_idx"}},
+		{"kept months", qKeptReportMonths, []any{"compliance", "x", []time.Time{from}, []time.Time{to}},
+			[]string{"report_months_pkey", "report_changes_at_idx"}},
 		{"statistics cases", qStatisticsCases, []any{from, to, ""}, []string{"cases_report_idx"}},
 		{"statistics identified", qStatisticsIdentified, []any{from, to}, []string{"case_events_identified_idx"}},
 		{"referrals", qReportReferrals, []any{from, ""}, []string{"referrals_sent_idx"}},
@@ -99,7 +100,7 @@ func TestReportQueriesRun(t *testing.T) {
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(0, 1, 0)
 	var n atomic.Int64
-	err := st.ComplianceInstances(ctx, ComplianceFilter{From: from, To: to}, 2, func(int, *ReportInstanceSet, ReportInstance) { n.Add(1) })
+	err := st.ComplianceMonth(ctx, ComplianceFilter{From: from, To: to}, func(*ReportInstanceSet, ReportInstance) { n.Add(1) })
 	if err != nil || n.Load() != 0 {
 		t.Errorf("compliance: %d %v", n.Load(), err)
 	}
