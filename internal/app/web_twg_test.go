@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/nrm-tm/nrm/internal/app"
-	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/reports"
+	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/synthetic"
 	"github.com/nrm-tm/nrm/internal/testenv"
 )
