@@ -57,10 +57,32 @@ func (a *Activities) RecordCaseEvents(ctx context.Context, in workflows.RecordIn
 	if t.Notifications, err = notifications(caseID, in.At, in.Notifications); err != nil {
 		return err
 	}
+	if t.Transfer, err = transfer(in.Transfer); err != nil {
+		return err
+	}
+	if r := in.Reopen; r != nil {
+		t.Reopen = &store.CaseReopen{Count: r.Count, ReTrafficked: r.ReTrafficked}
+	}
 	if err := a.Store.RecordTransition(ctx, t); err != nil {
 		return fmt.Errorf("record transition of case %s: %w", caseID, err)
 	}
 	return nil
+}
+
+// transfer reads the agencies of a transfer (transfer.go of workflows).
+func transfer(in *workflows.TransferRecord) (*store.CaseTransfer, error) {
+	if in == nil {
+		return nil, nil
+	}
+	from, err := uuid.Parse(in.FromAgencyID)
+	if err != nil {
+		return nil, badInput("transfer from agency", err)
+	}
+	to, err := uuid.Parse(in.ToAgencyID)
+	if err != nil {
+		return nil, badInput("transfer to agency", err)
+	}
+	return &store.CaseTransfer{FromAgencyID: from, ToAgencyID: to, Region: in.Region}, nil
 }
 
 func events(caseID uuid.UUID, in []workflows.EventRecord) ([]store.Event, error) {

@@ -1,5 +1,7 @@
 package workflows
 
+import "github.com/nrm-tm/nrm/internal/sop"
+
 // QueryActions answers which commands an actor may give on the case now,
 // by the same command table and rules the updates are checked with: the UI
 // offers exactly the actions the procedure would accept. Its argument is the
@@ -95,6 +97,11 @@ func (r *caseRun) candidates(name string, actor Command) []caseCommand {
 			out = append(out, ReferCommand{Command: actor, Service: s.ID})
 		}
 		return out
+	case UpdateTransfer:
+		// Any agency but the case's own: internal/cases checks which may take it.
+		return []caseCommand{TransferCommand{Command: actor, AgencyID: "another-agency"}}
+	case UpdateReopen:
+		return []caseCommand{ReopenCommand{Command: actor, Reason: sop.ReopenReTrafficked}}
 	case UpdateRequestClosure:
 		var out []caseCommand
 		for _, reason := range r.sop.ClosureReasons {

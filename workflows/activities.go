@@ -163,6 +163,10 @@ type RecordInput struct {
 	ClosureReason string
 	// RemoveIdentity deletes the person's identity (an adult declined consent).
 	RemoveIdentity bool
+	// Transfer moves the case to another agency (transfer.go); Reopen
+	// reopens a closed case (reopen.go).
+	Transfer *TransferRecord
+	Reopen   *ReopenRecord
 }
 
 // Read-model writes are idempotent, so they retry without limit while

@@ -141,6 +141,11 @@ type CaseState struct {
 	Referrals          []ReferralRef
 	// Seq numbers the events this case has recorded; event IDs derive from it.
 	Seq int
+	// Reopened counts the times the closed case was reopened (reopen.go);
+	// ReTrafficked is set once it was reopened because the person was
+	// trafficked again, and stays set.
+	Reopened     int
+	ReTrafficked bool
 }
 
 // Cases holds what every CaseWorkflow needs: the SOP versions the worker
@@ -159,6 +164,12 @@ type caseRun struct {
 	cancels map[string]workflow.CancelFunc
 	// timerWork counts timer goroutines holding the lock (reminders, breaches).
 	timerWork int
+	// reopening is set by a reopen command (reopen.go): the closed case
+	// stops waiting out retention and continues as a new run.
+	reopening bool
+	// retentionOver is set once retention has ended: the identity is being
+	// destroyed and the case can no longer be reopened.
+	retentionOver bool
 }
 
 // Run is the CaseWorkflow: it carries one case through the SOP it was opened under.
@@ -254,6 +265,16 @@ func (r *caseRun) waitUntilClosed() error {
 	if r.state.Stage == StageClosed {
 		return r.keepUntilRetentionEnds()
 	}
+	return r.continueAsNew()
+}
+
+// continueAsNew hands the state on to a new run of the workflow, once every
+// update handler and timer goroutine has finished.
+func (r *caseRun) continueAsNew() error {
+	ctx := r.ctx
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.timerWork == 0 }); err != nil {
+		return err
+	}
 	r.drainReferralSignals()
 	next := r.in
 	state := r.state
@@ -274,6 +295,10 @@ type transition struct {
 	rewatch []string
 	// notify asks a role for an action now (closure to approve, decision needed).
 	notify []NotificationRecord
+	// transfer moves the case to another agency (transfer.go); reopen
+	// reopens a closed case (reopen.go).
+	transfer *TransferRecord
+	reopen   *ReopenRecord
 }
 
 type pendingEvent struct {
@@ -296,7 +321,7 @@ func (t *transition) close(actor, reason string) {
 // empty reports whether the transition records nothing (a referral records
 // its own events).
 func (t *transition) empty() bool {
-	return len(t.events) == 0 && t.stage == "" && len(t.rewatch) == 0 && len(t.notify) == 0
+	return len(t.events) == 0 && t.stage == "" && len(t.rewatch) == 0 && len(t.notify) == 0 && t.transfer == nil && t.reopen == nil
 }
 
 // apply performs a transition: it meets and starts obligations, moves the
@@ -305,7 +330,7 @@ func (t *transition) empty() bool {
 func (r *caseRun) apply(ctx workflow.Context, t transition) error {
 	now := workflow.Now(ctx)
 	in := RecordInput{CaseID: r.state.CaseID, AgencyID: r.state.AgencyID, SOPVersion: r.state.SOPVersion, At: now,
-		ClosureReason: t.closureReason, RemoveIdentity: t.removeIdentity}
+		ClosureReason: t.closureReason, RemoveIdentity: t.removeIdentity, Transfer: t.transfer, Reopen: t.reopen}
 	closing := t.stage == StageClosed
 	for _, e := range t.events {
 		in.Events = append(in.Events, r.event(e.kind, now, e.actor, e.data))
@@ -396,9 +421,24 @@ func (r *caseRun) keepUntilRetentionEnds() error {
 		return nil
 	}
 	until := r.sop.Calendar.Deadline(workflow.Now(r.ctx), r.sop.IdentityRetention)
-	if err := workflow.Sleep(r.ctx, until.Sub(workflow.Now(r.ctx))); err != nil {
+	// The timer is the one workflow.Sleep started before cases could be
+	// reopened (the same command, so waiting cases replay unchanged); a
+	// reopening (reopen.go) ends the wait early and the case continues as
+	// a new run, its identity kept.
+	tctx, stop := workflow.WithCancel(r.ctx)
+	timer := workflow.NewTimerWithOptions(tctx, until.Sub(workflow.Now(r.ctx)), workflow.TimerOptions{Summary: "Sleep"})
+	if err := workflow.Await(r.ctx, func() bool { return timer.IsReady() || r.reopening }); err != nil {
+		stop()
 		return err
 	}
+	if r.reopening {
+		stop()
+		return r.continueAsNew()
+	}
+	if err := timer.Get(r.ctx, nil); err != nil {
+		return err
+	}
+	r.retentionOver = true
 	ctx := workflow.WithActivityOptions(r.ctx, readModelActivity)
 	return workflow.ExecuteActivity(ctx, ActivityShredIdentity, r.state.CaseID).Get(ctx, nil)
 }

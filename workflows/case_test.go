@@ -27,6 +27,8 @@ type recorder struct {
 	removed       bool
 	closure       string
 	shreddedAt    time.Time
+	transfers     []TransferRecord
+	reopens       []ReopenRecord
 }
 
 func (r *recorder) shred(ctx context.Context, caseID string) error {
@@ -48,6 +50,12 @@ func (r *recorder) record(_ context.Context, in RecordInput) error {
 	r.removed = r.removed || in.RemoveIdentity
 	if in.ClosureReason != "" {
 		r.closure = in.ClosureReason
+	}
+	if in.Transfer != nil {
+		r.transfers = append(r.transfers, *in.Transfer)
+	}
+	if in.Reopen != nil {
+		r.reopens = append(r.reopens, *in.Reopen)
 	}
 	return nil
 }

@@ -78,23 +78,28 @@ func (r *caseRun) meet(event string, now time.Time) []*ObligationState {
 func (r *caseRun) start(event string, now time.Time) []string {
 	var ids []string
 	for _, def := range r.sop.ObligationsOn(event, r.state.Child) {
-		o := ObligationState{
-			ID:         fmt.Sprintf("%s/%s/%d", CaseWorkflowID(r.state.CaseID), def.ID, r.countOf(def.ID)+1),
-			Obligation: def.ID, Kind: def.Kind, OwnerRole: def.Owner, EscalateTo: def.EscalateTo,
-			StartsAt: now, Status: ObligationPending,
-		}
-		if def.Kind == sop.KindProtected {
-			o.DueAt, o.Status = r.sop.Calendar.Deadline(now, def.Duration), ObligationRunning
-		} else {
-			o.DueAt = r.sop.Calendar.Deadline(now, def.Due)
-			for _, d := range def.Remind {
-				o.RemindAt = append(o.RemindAt, r.sop.Calendar.Deadline(now, d))
-			}
-		}
-		r.state.Obligations = append(r.state.Obligations, o)
-		ids = append(ids, o.ID)
+		ids = append(ids, r.startOne(def, now))
 	}
 	return ids
+}
+
+// startOne opens an instance of one obligation of the SOP and returns its ID.
+func (r *caseRun) startOne(def sop.Obligation, now time.Time) string {
+	o := ObligationState{
+		ID:         fmt.Sprintf("%s/%s/%d", CaseWorkflowID(r.state.CaseID), def.ID, r.countOf(def.ID)+1),
+		Obligation: def.ID, Kind: def.Kind, OwnerRole: def.Owner, EscalateTo: def.EscalateTo,
+		StartsAt: now, Status: ObligationPending,
+	}
+	if def.Kind == sop.KindProtected {
+		o.DueAt, o.Status = r.sop.Calendar.Deadline(now, def.Duration), ObligationRunning
+	} else {
+		o.DueAt = r.sop.Calendar.Deadline(now, def.Due)
+		for _, d := range def.Remind {
+			o.RemindAt = append(o.RemindAt, r.sop.Calendar.Deadline(now, d))
+		}
+	}
+	r.state.Obligations = append(r.state.Obligations, o)
+	return o.ID
 }
 
 func (r *caseRun) countOf(obligation string) int {

@@ -81,6 +81,10 @@ var fixtures = map[string]fixture{
 		s.Closure = &Closure{Reason: "reintegrated", RequestedBy: "officer", PriorStage: StageAssistance}
 	}, cmd: func(c Command) caseCommand { return c }},
 	UpdateFollowUp: {cmd: func(c Command) caseCommand { return c }},
+	UpdateTransfer: {cmd: func(c Command) caseCommand { return TransferCommand{Command: c, AgencyID: "agency-3"} }},
+	UpdateReopen: {cmd: func(c Command) caseCommand {
+		return ReopenCommand{Command: c, Reason: sop.ReopenReTrafficked, DecisionID: "d9"}
+	}},
 }
 
 // procedureCase returns a run of an adult's case, consent given, under
@@ -134,6 +138,8 @@ func TestCommandTable(t *testing.T) {
 		UpdateApproveClosure:  {[]string{RoleSupervisor}, []string{StageClosure}, "no_closure_request"},
 		UpdateRejectClosure:   {[]string{RoleSupervisor}, []string{StageClosure}, "no_closure_request"},
 		UpdateFollowUp:        {owners, []string{StageFollowUp}, "stage"},
+		UpdateTransfer:        {[]string{RoleSupervisor, RoleCompetentAuthority}, open, "stage"},
+		UpdateReopen:          {[]string{RoleSupervisor, RoleCompetentAuthority}, []string{StageClosed}, "not_closed"},
 	}
 	if len(spec) != len(caseCommands) {
 		t.Fatalf("the table has %d commands, the test knows %d", len(caseCommands), len(spec))
@@ -149,7 +155,7 @@ func TestCommandTable(t *testing.T) {
 			for _, role := range append(allRoles, "") {
 				var wantRule string
 				switch {
-				case stage == StageClosed:
+				case stage == StageClosed && !slices.Contains(want.stages, StageClosed):
 					wantRule = "case_closed"
 				case role != "" && !slices.Contains(want.roles, role):
 					wantRule = "role"

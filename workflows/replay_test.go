@@ -8,16 +8,21 @@ import (
 )
 
 // TestReplayHistories replays the stored histories of real runs (recorded by
-// `go test ./internal/app -run 'SOPPaths|ContinueAsNew' -record-histories`)
+// `go test ./internal/app -run 'SOPPaths|ContinueAsNew|TransferReopenHistory' -record-histories`)
 // against the current workflow code: a change that would break running
 // cases fails here and must be guarded with workflow.GetVersion.
+// closed_waiting_retention and closed_retention_ended were recorded by the
+// workflow code before cases could be reopened (a closed case waiting out
+// retention with workflow.Sleep, and the same after the identity was
+// shredded): the interruptible retention wait of reopen.go replays them.
 func TestReplayHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"adult_full_path", "negative_confirmed", "negative_overturned_then_withdrawn", "consent_declined",
-		"child_deadlines_missed_closure_rejected", "continued_as_new", "referral_redirected_completed", "referral_child"}
+		"child_deadlines_missed_closure_rejected", "continued_as_new", "referral_redirected_completed", "referral_child",
+		"transferred_reopened", "closed_waiting_retention", "closed_retention_ended"}
 	have := map[string]bool{}
 	for _, f := range files {
 		have[filepath.Base(f[:len(f)-len(".json")])] = true

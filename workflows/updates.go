@@ -163,6 +163,12 @@ var caseCommands = []commandRule{
 		step:  does(rejectClosure)},
 	{name: UpdateFollowUp, stages: followUpStage, roles: caseOwners,
 		step: does(followUpDone)},
+	{name: UpdateTransfer, stages: openStages, roles: transferrers,
+		rules: []rule{toAnotherAgency},
+		step:  does(transfer)},
+	{name: UpdateReopen, stages: closedStage, outOfStage: "not_closed", roles: transferrers,
+		rules: []rule{knownReopenReason, identityKept, retentionRunning},
+		step:  does(reopen)},
 }
 
 // commandRule is one row of caseCommands.
@@ -190,11 +196,12 @@ func ruleError(rule, format string, args ...any) error {
 	return temporal.NewApplicationError(fmt.Sprintf(format, args...), rule)
 }
 
-// allows answers whether the case allows the command now: the case is open,
-// the actor holds one of the row's roles, the case is in one of its stages,
-// and every rule of the row holds. It answers the first rule broken.
+// allows answers whether the case allows the command now: the case is open
+// (or the command is one on a closed case: the reopening), the actor holds
+// one of the row's roles, the case is in one of its stages, and every rule
+// of the row holds. It answers the first rule broken.
 func (r *caseRun) allows(row commandRule, c caseCommand) error {
-	if r.state.Stage == StageClosed {
+	if r.state.Stage == StageClosed && !slices.Contains(row.stages, StageClosed) {
 		return ruleError("case_closed", "the case is closed")
 	}
 	if err := r.byRole(row, c.command()); err != nil {

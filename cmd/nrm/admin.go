@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -18,9 +19,12 @@ import (
 )
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "up" && args[0] != "status") {
-		fmt.Fprintln(stderr, "usage: nrm migrate up|status [flags]")
+	if len(args) == 0 || (args[0] != "up" && args[0] != "status" && args[0] != "wait") {
+		fmt.Fprintln(stderr, "usage: nrm migrate up|status|wait [flags]")
 		return 2
+	}
+	if args[0] == "wait" {
+		return runMigrateWait(ctx, args[1:], stdout, stderr)
 	}
 	cfg, _, log, code := setup("migrate "+args[0], args[1:], stderr)
 	if code >= 0 {
@@ -167,4 +171,57 @@ func splitCommonFlags(args []string) splitArgs {
 		}
 	}
 	return out
+}
+
+// runMigrateWait waits until the database is reachable and every migration
+// of this binary is applied: the init container of the Kubernetes
+// Deployments, so that `kubectl apply -k` does not start serve and worker
+// before the migration Job has finished (they would exit and back off).
+func runMigrateWait(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("migrate wait", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 15*time.Minute, "give up after this long (exit 1)")
+	parts := splitFlags(args, []string{"timeout"}, nil)
+	if err := fs.Parse(parts.own); err != nil {
+		return 2
+	}
+	cfg, _, log, code := setup("migrate wait", parts.common, stderr)
+	if code >= 0 {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	last := ""
+	for {
+		pending, err := pendingMigrations(ctx, cfg.DatabaseURL)
+		switch {
+		case err == nil && pending == 0:
+			fmt.Fprintln(stdout, "database is up to date")
+			return 0
+		case err != nil:
+			if msg := err.Error(); msg != last {
+				log.Info("waiting for the database", "error", msg)
+				last = msg
+			}
+		default:
+			if msg := fmt.Sprintf("%d pending", pending); msg != last {
+				log.Info("waiting for the migrations (nrm migrate up)", "pending", pending)
+				last = msg
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fail(log, "migrate wait", fmt.Errorf("the database is not up to date after %s", *timeout))
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func pendingMigrations(ctx context.Context, databaseURL string) (int, error) {
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	return st.Pending(ctx)
 }

@@ -11,6 +11,10 @@ import (
 	"syscall"
 )
 
+// version is set at build time (-ldflags "-X main.version=..."; the
+// Dockerfile's NRM_VERSION).
+var version = "dev"
+
 const usage = `usage: nrm <command> [flags]
 
 commands:
@@ -18,6 +22,7 @@ commands:
   serve               the HTTP API (needs an external Temporal cluster)
   worker              the Temporal worker and the case reconciler
   migrate up|status   apply or list PostgreSQL migrations
+  agency add          create an agency (the first one, for the first administrator)
   user add            create a user (password from stdin or NRM_NEW_USER_PASSWORD)
   sop validate|show|diff   check, show and compare SOP files
   sop simulate        compliance of the recorded history under another SOP version's deadlines
@@ -27,6 +32,7 @@ commands:
   reconcile           start the workflows of cases recorded without one and
                       recompute outdated blind indexes, once
   healthcheck URL     exit 0 when URL answers 200 (for container health checks)
+  version             print the version this binary was built as
 
 Run "nrm <command> -h" for the flags of a command; every flag also reads the
 environment variable named beside it.
@@ -53,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runWorker(ctx, rest, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "agency":
+		return runAgency(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "sop":
@@ -70,6 +78,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAudit(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "nrm %s\n", version)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

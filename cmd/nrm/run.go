@@ -41,7 +41,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	sys, err := app.Start(ctx, cfg, log, app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true, Reconciler: true, LogNotifications: true})
+	// /readyz answers 503 until the demo users exist with their password,
+	// so that a script that waits for readiness can sign in at once.
+	sys, err := app.Start(ctx, cfg, log, app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true, API: true, Reconciler: true,
+		LogNotifications: true, HoldReady: true})
 	if err != nil {
 		return fail(log, "nrm dev could not start", err)
 	}
@@ -52,6 +55,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(log, "demo data", err)
 		}
 	}
+	sys.MarkReady()
 	printBanner(stdout, sys, seeded)
 	return waitForStop(ctx, sys, log)
 }
@@ -118,7 +122,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 		return fail(log, "nrm serve could not start", err)
 	}
 	defer sys.Stop()
-	log.Info("API listening", "addr", sys.APIAddr)
+	log.Info("API listening", "addr", sys.APIAddr, "version", version)
 	return waitForStop(ctx, sys, log)
 }
 
@@ -139,7 +143,7 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		defer stopHealth()
 	}
-	log.Info("worker running", "task_queue", cfg.TaskQueue)
+	log.Info("worker running", "task_queue", cfg.TaskQueue, "version", version)
 	return waitForStop(ctx, sys, log)
 }
 

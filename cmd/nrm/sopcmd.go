@@ -247,6 +247,7 @@ func sopWriteSummary(out io.Writer, s *sop.SOP, set *sop.Set, active *sop.SOP, l
 		p("follow-up\t- (no obligation is met by follow_up_done)")
 	}
 	p("retention\tidentity destroyed %s after closure", s.IdentityRetention)
+	p("priority countries\t%s", dash(strings.Join(s.PriorityCountries, ", ")))
 	if s.BedService != "" {
 		p("beds\tcounted by the %s service", s.BedService)
 	} else {

@@ -34,6 +34,8 @@ var selfAudited = map[string]bool{
 	"POST /api/v1/auth/logout":                  true,
 	"POST /api/v1/notifications/:id/read":       true,
 	"POST /api/v1/cases/:id/erasure":            true, // case.identity.erase
+	"PATCH /api/v1/cases/:id":                   true, // case.correct
+	"PATCH /api/v1/cases/:id/person":            true, // case.correct
 }
 
 // audited reports whether the middleware audits the route: every command

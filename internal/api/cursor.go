@@ -31,6 +31,9 @@ import (
 const (
 	cursorCases     byte = 'c'
 	cursorReferrals byte = 'r'
+	// A case's notes (GET /api/v1/cases/{id}/notes), oldest first: the
+	// page after a cursor holds the later notes.
+	cursorNotes byte = 'n'
 )
 
 const (

@@ -29,16 +29,22 @@ func decode(c *fiber.Ctx, dst any) error {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 		return newProblem(http.StatusUnsupportedMediaType, ProblemUnsupported, "send the body as application/json in UTF-8 (charset=utf-8 or none)")
 	}
-	if bytes.Contains(c.Body(), []byte(`\u0000`)) {
+	return decodeBody(c.Body(), dst)
+}
+
+// decodeBody reads a JSON body strictly into dst, whatever its media type
+// (decode and decodeMergePatch check that), and checks its struct rules.
+func decodeBody(body []byte, dst any) error {
+	if bytes.Contains(body, []byte(`\u0000`)) {
 		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body contains a NUL character")
 	}
-	if err := checkJSONText(c.Body()); err != nil {
+	if err := checkJSONText(body); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err, c.Body(), reflect.TypeOf(dst))
+		return decodeError(err, body, reflect.TypeOf(dst))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return newProblem(http.StatusBadRequest, ProblemMalformed, "the body must be a single JSON value")

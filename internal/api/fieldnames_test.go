@@ -32,15 +32,17 @@ const (
 // property name → rule it breaks → why it stays.
 var fieldNameExceptions = map[string]map[string]string{
 	// HTCDS 2.0's own field names: the export is for tools that read the standard.
-	"nrm_RegistrationPeriod":    {ruleSnakeCase: "HTCDS 2.0"},
-	"nrm_RegistrationArea":      {ruleSnakeCase: "HTCDS 2.0"},
-	"nrm_AgeBandAtRegistration": {ruleSnakeCase: "HTCDS 2.0"},
-	"prs_Gender":                {ruleSnakeCase: "HTCDS 2.0"},
-	"prs_Citizenship":           {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
-	"vic_TraffickingStatus":     {ruleSnakeCase: "HTCDS 2.0"},
-	"vic_TypeOfExploitation":    {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
-	"cas_Status":                {ruleSnakeCase: "HTCDS 2.0"},
-	"cas_ReasonForCaseClosure":  {ruleSnakeCase: "HTCDS 2.0"},
+	"nrm_RegistrationPeriod":     {ruleSnakeCase: "HTCDS 2.0"},
+	"nrm_RegistrationArea":       {ruleSnakeCase: "HTCDS 2.0"},
+	"nrm_AgeBandAtRegistration":  {ruleSnakeCase: "HTCDS 2.0"},
+	"prs_Gender":                 {ruleSnakeCase: "HTCDS 2.0"},
+	"prs_Citizenship":            {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
+	"vic_TraffickingStatus":      {ruleSnakeCase: "HTCDS 2.0"},
+	"vic_TypeOfExploitation":     {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
+	"cas_Status":                 {ruleSnakeCase: "HTCDS 2.0"},
+	"cas_ReasonForCaseClosure":   {ruleSnakeCase: "HTCDS 2.0"},
+	"vic_LocationOfExploitation": {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
+	"hte_Country":                {ruleSnakeCase: "HTCDS 2.0", ruleList: "HTCDS 2.0"},
 	// A report's reference instant, not an event: what was pending "as of" it.
 	"as_of": {ruleInstant: "reference time of a report"},
 	// A mass noun: the forms of exploitation.

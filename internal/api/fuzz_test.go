@@ -109,6 +109,18 @@ var fuzzBodies = map[string]fuzzBody{
 		return nil
 	}},
 	"channel": {new: func() any { return new(addChannelRequest) }},
+	// Transfer, reopening and links (handlers_transfer.go): the service parses the IDs itself (422 when not UUIDs).
+	"transfer": {new: func() any { return new(cases.TransferRequest) }},
+	"reopen": {new: func() any { return new(cases.ReopenRequest) }, check: func(v any) error {
+		if r := v.(*cases.ReopenRequest); !slices.Contains([]string{"re_trafficked", "new_information", "decision_overturned"}, r.Reason) {
+			return fmt.Errorf("accepted reason %q", r.Reason)
+		}
+		return nil
+	}},
+	"link": {new: func() any { return new(cases.LinkRequest) }},
+	// The correction routes' merge patches (decodeMergePatch decodes them as decode does).
+	"person_patch": {new: func() any { return new(cases.PersonPatch) }},
+	"case_patch":   {new: func() any { return new(cases.CasePatch) }},
 	"erasure": {new: func() any { return new(cases.ErasureRequest) }, check: func(v any) error {
 		// The order's characters are checked by cases.Service.Erase (422 there); the reason by decode.
 		r := v.(*cases.ErasureRequest)
@@ -318,3 +330,8 @@ func FuzzDecodeAgencyPatch(f *testing.F) { fuzzTarget(f, "agency_patch") }
 func FuzzDecodeUser(f *testing.F)        { fuzzTarget(f, "user") }
 func FuzzDecodeChannel(f *testing.F)     { fuzzTarget(f, "channel") }
 func FuzzDecodeErasure(f *testing.F)     { fuzzTarget(f, "erasure") }
+func FuzzDecodeTransfer(f *testing.F)    { fuzzTarget(f, "transfer") }
+func FuzzDecodeReopen(f *testing.F)      { fuzzTarget(f, "reopen") }
+func FuzzDecodeLink(f *testing.F)        { fuzzTarget(f, "link") }
+func FuzzDecodePersonPatch(f *testing.F) { fuzzTarget(f, "person_patch") }
+func FuzzDecodeCasePatch(f *testing.F)   { fuzzTarget(f, "case_patch") }

@@ -56,6 +56,16 @@ type caseJSON struct {
 	// caller may already see; others are reported to the competent authority.
 	PossibleDuplicate *duplicateJSON `json:"possible_duplicate,omitempty"`
 	Person            *personJSON    `json:"person,omitempty"`
+
+	// ServiceRegion, ReopenedCount and ReTrafficked: transfers and
+	// reopenings (handlers_transfer.go).
+	ServiceRegion *string `json:"service_region"`
+	ReopenedCount int     `json:"reopened_count"`
+	ReTrafficked  bool    `json:"re_trafficked"`
+
+	// Where the person was exploited and moved through (ISO 3166-1 alpha-2).
+	ExploitationCountries []string `json:"exploitation_countries"`
+	TransitCountries      []string `json:"transit_countries"`
 }
 
 type duplicateJSON struct {
@@ -86,6 +96,8 @@ func caseSummary(c *store.Case) caseJSON {
 		OpenedAt: c.OpenedAt.UTC(), AgencyID: c.AgencyID.String(), Region: c.Region, Sex: c.Sex,
 		AgeBand: c.AgeBand, Citizenship: c.Citizenship, Exploitation: c.Exploitation, UrgentNeeds: c.UrgentNeeds,
 		ConsentReferral: c.ConsentReferral, ConsentDataSharing: c.ConsentDataSharing, OfficerConcern: c.OfficerConcern,
+		ServiceRegion: c.ServiceRegion, ReopenedCount: c.ReopenedCount, ReTrafficked: c.ReTrafficked,
+		ExploitationCountries: nonNil(c.ExploitationCountries), TransitCountries: nonNil(c.TransitCountries),
 	}
 }
 
@@ -151,7 +163,7 @@ func (s *Server) openCase(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	opened, err := s.deps.Cases.Open(c.UserContext(), signedInUser(c), req)
+	opened, err := s.deps.Cases.OpenWith(c.UserContext(), signedInUser(c), req, retryOf(c))
 	if err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func (s *Server) answer(update string) fiber.Handler {
 			}
 			note = req.Note
 		}
-		state, err := s.deps.Cases.Answer(c.UserContext(), signedInUser(c), id, update, cmd, note)
+		state, err := s.deps.Cases.AnswerWith(c.UserContext(), signedInUser(c), id, update, cmd, note, retryOf(c))
 		if err != nil {
 			return err
 		}

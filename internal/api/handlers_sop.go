@@ -27,6 +27,9 @@ type sopJSON struct {
 	ClosureReasons     []string        `json:"closure_reasons"`
 	DeclineReasons     []string        `json:"decline_reasons"`
 	CompletionOutcomes []string        `json:"completion_outcomes"`
+	// PriorityCountries: the countries a screening form offers first (ISO
+	// 3166-1 alpha-2); empty when the version names none.
+	PriorityCountries []string `json:"priority_countries"`
 }
 
 type sopDimension struct {
@@ -86,7 +89,8 @@ func sopOf(s *sop.SOP, active bool) sopJSON {
 	out := sopJSON{ID: s.ID, Version: s.Version, Active: active, Title: s.Title,
 		EffectiveFrom: s.EffectiveFrom.Format(time.DateOnly), Languages: sop.Languages, ChildAgeUnder: s.ChildAgeUnder,
 		ClosureReasons: nonNil(s.ClosureReasons), DeclineReasons: nonNil(s.DeclineReasons), CompletionOutcomes: nonNil(s.CompletionOutcomes),
-		Dimensions: []sopDimension{}, Indicators: []sopIndicator{}, Services: []sopService{}, Obligations: []sopObligation{}}
+		Dimensions: []sopDimension{}, Indicators: []sopIndicator{}, Services: []sopService{}, Obligations: []sopObligation{},
+		PriorityCountries: nonNil(s.PriorityCountries)}
 	for _, d := range s.Dimensions {
 		out.Dimensions = append(out.Dimensions, sopDimension{ID: d.ID, Label: d.Label})
 	}

@@ -34,10 +34,19 @@ type pinger interface{ Ping(context.Context) error }
 // interface instead (docs/architecture.md#packages-and-dependencies).
 func (s *Server) database() pinger { return s.deps.Store }
 
-// readyz answers 200 only when PostgreSQL and Temporal both answer.
+// readyz answers 200 only when the process can serve: its own start-up is
+// done (Deps.Ready) and PostgreSQL and Temporal both answer.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 	defer cancel()
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if s.deps.Ready != nil {
+		checks, ok := s.deps.Ready(ctx)
+		if !ok {
+			return c.Status(http.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "checks": checks})
+		}
+		return c.JSON(fiber.Map{"status": "ready", "checks": checks})
+	}
 	checks := fiber.Map{"postgres": "ok", "temporal": "ok"}
 	ready := true
 	if err := s.database().Ping(ctx); err != nil {

@@ -14,6 +14,15 @@ import (
 
 const maxIdempotencyKey = 128
 
+// IdempotencyLease is how long a request's claim of its key holds without
+// an answer. Requests end well within it (cases.CommandTimeout bounds each
+// wait for Temporal), so a claim older than this was left by a process that
+// died mid-request: the next retry takes it over and runs the request again.
+// Running it twice is harmless even were the first still running: the
+// command's update ID and the case's key-derived ID make it the same
+// command (no second case, no second decision).
+const IdempotencyLease = 60 * time.Second
+
 // idempotent makes a POST with an Idempotency-Key safe to retry: the same
 // key with the same body answers the stored response; with another body 422;
 // while the first request still runs 409. Keys belong to the signed-in user.
@@ -26,7 +35,9 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	if !validIdempotencyKey(key) {
 		return newProblem(http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key must be 1 to 128 visible ASCII characters")
 	}
-	req := store.IdempotentRequest{UserID: p.UserID, Key: key, Method: c.Method(), Path: c.Path(), BodyHash: fingerprint(c), CreatedAt: time.Now().UTC()}
+	now := time.Now().UTC()
+	req := store.IdempotentRequest{UserID: p.UserID, Key: key, Method: c.Method(), Path: c.Path(), BodyHash: fingerprint(c), CreatedAt: now,
+		AbandonedBefore: now.Add(-IdempotencyLease)}
 	claimed, prior, err := s.deps.Store.ClaimIdempotencyKey(c.UserContext(), req)
 	if err != nil {
 		return err

@@ -49,7 +49,15 @@ const (
 	ProblemRateLimited   = "rate-limited"
 	ProblemCSRF          = "csrf"
 	ProblemDirectoryRule = "directory-rule"
+	// An attachment destroyed with the person's identity (410), and a file
+	// whose content is of no accepted type (415).
+	ProblemGone     = "gone"
+	ProblemFileType = "unsupported-file-type"
 )
+
+// UnavailableRetryAfter is the Retry-After of a 503 answered while
+// PostgreSQL or Temporal is unavailable.
+const UnavailableRetryAfter = 3 * time.Second
 
 // problemError carries a ready problem through Fiber's error path.
 type problemError struct{ p Problem }
@@ -93,6 +101,14 @@ func toProblem(err error) (Problem, bool) {
 		p := newProblem(http.StatusUnprocessableEntity, ProblemValidation, "the request has invalid fields").p
 		p.Errors = ve.Errors
 		return p, true
+	case errors.Is(err, cases.ErrAttachmentGone):
+		return newProblem(http.StatusGone, ProblemGone, "the attachment was destroyed with the person's identity").p, true
+	case errors.Is(err, cases.ErrFileTooLarge):
+		return newProblem(http.StatusRequestEntityTooLarge, ProblemTooLarge, "the file is larger than allowed").p, true
+	case errors.Is(err, cases.ErrFileType):
+		return newProblem(http.StatusUnsupportedMediaType, ProblemFileType, "the file is not a PDF, JPEG, PNG, TIFF or HEIC document (told by its content, not its name)").p, true
+	case errors.Is(err, cases.ErrFileRead):
+		return newProblem(http.StatusBadRequest, ProblemMalformed, "the multipart body could not be read").p, true
 	case errors.Is(err, cases.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		return newProblem(http.StatusNotFound, ProblemNotFound, "no such resource").p, true
 	case errors.Is(err, cases.ErrForbidden):
@@ -107,6 +123,13 @@ func toProblem(err error) (Problem, bool) {
 		return p, true
 	case errors.As(err, &fe):
 		return fiberProblem(fe)
+	case store.Unavailable(err), cases.Unavailable(err):
+		// PostgreSQL or Temporal is away (restarting, cut off) or did not
+		// answer within the request's time: nothing was acknowledged, and
+		// the same request (with its Idempotency-Key) may be sent again.
+		p := newProblem(http.StatusServiceUnavailable, ProblemUnavailable, "a service NRM depends on is unavailable; try again shortly").p
+		p.RetryAfter = int(UnavailableRetryAfter / time.Second)
+		return p, true
 	}
 	return newProblem(http.StatusInternalServerError, ProblemInternal, "an internal error occurred; quote the request ID to support").p, false
 }
@@ -148,8 +171,11 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		}()
 	}
 	p, known := toProblem(err)
-	if !known {
+	switch {
+	case !known:
 		s.log.Error("request failed", "request_id", requestID(c), "route", routeOf(c), "error", err)
+	case p.Status == http.StatusServiceUnavailable && s.log != nil:
+		s.log.Warn("request answered 503", "request_id", requestID(c), "route", routeOf(c), "error", err)
 	}
 	if p.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))

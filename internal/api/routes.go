@@ -47,10 +47,17 @@ func (s *Server) routes() []Route {
 		{Method: "POST", Path: "/api/v1/cases", Access: roles, Roles: []auth.Role{auth.Frontline}, Handler: s.openCase},
 		{Method: "GET", Path: "/api/v1/cases", Access: roles, Roles: caseReaders, Handler: s.listCases},
 		{Method: "GET", Path: "/api/v1/cases/:id", Access: roles, Roles: caseReaders, Handler: s.getCase},
+		// Corrections: the owning agency (scoped) and the competent authority, as read.
+		{Method: "PATCH", Path: "/api/v1/cases/:id", Access: roles, Roles: caseReaders, Handler: s.correctCase},
+		{Method: "PATCH", Path: "/api/v1/cases/:id/person", Access: roles, Roles: caseReaders, Handler: s.correctPerson},
+		{Method: "GET", Path: "/api/v1/cases/:id/history", Access: roles, Roles: caseReaders, Handler: s.caseHistory},
 		{Method: "GET", Path: "/api/v1/cases/:id/timeline", Access: roles, Roles: caseReaders, Handler: s.timeline},
-		{Method: "GET", Path: "/api/v1/cases/:id/notes", Access: roles, Roles: caseReaders, Handler: s.caseNotes},
+		{Method: "GET", Path: "/api/v1/cases/:id/notes", Access: roles, Roles: noteReaders, Handler: s.caseNotes},
 		{Method: "POST", Path: "/api/v1/cases/:id/notes", Access: roles, Roles: caseReaders, Handler: s.addNote},
 		{Method: "GET", Path: "/api/v1/cases/:id/referrals", Access: roles, Roles: caseReaders, Handler: s.caseReferrals},
+		{Method: "POST", Path: "/api/v1/cases/:id/attachments", Access: roles, Roles: caseReaders, Handler: s.uploadAttachment},
+		{Method: "GET", Path: "/api/v1/cases/:id/attachments", Access: roles, Roles: caseReaders, Handler: s.listAttachments},
+		{Method: "GET", Path: "/api/v1/cases/:id/attachments/:attachment_id", Access: roles, Roles: caseReaders, Handler: s.downloadAttachment},
 		{Method: "POST", Path: "/api/v1/cases/:id/consent", Access: roles, Roles: caseOwners, Handler: s.consent},
 		{Method: "POST", Path: "/api/v1/cases/:id/consent/withdraw", Access: roles, Roles: caseOwners, Handler: s.withdrawConsent},
 		{Method: "POST", Path: "/api/v1/cases/:id/guardian", Access: roles, Roles: caseOwners, Handler: s.appointGuardian},
@@ -65,6 +72,9 @@ func (s *Server) routes() []Route {
 			Handler: s.noteCommand(cases.RejectClosure)},
 		{Method: "POST", Path: "/api/v1/cases/:id/follow-up", Access: roles, Roles: caseOwners,
 			Handler: s.noteCommand(cases.FollowUpDone)},
+		{Method: "POST", Path: "/api/v1/cases/:id/transfer", Access: roles, Roles: transferrers, Handler: s.transferCase},
+		{Method: "POST", Path: "/api/v1/cases/:id/reopen", Access: roles, Roles: transferrers, Handler: s.reopenCase},
+		{Method: "POST", Path: "/api/v1/cases/:id/links", Access: roles, Roles: caseReaders, Handler: s.linkCase},
 		{Method: "POST", Path: "/api/v1/cases/:id/referrals", Access: roles, Roles: referrers, Handler: s.refer},
 		{Method: "POST", Path: "/api/v1/cases/:id/referrals/:referral_id/withdraw", Access: roles, Roles: referrers, Handler: s.withdrawReferral},
 		{Method: "GET", Path: "/api/v1/referrals", Access: roles, Roles: providers, Handler: s.inbox},
@@ -103,7 +113,10 @@ var (
 	// Referrals are made by the case owner or the competent authority.
 	referrers = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority}
 	providers = []auth.Role{auth.Provider}
-	admins    = []auth.Role{auth.Admin}
+	// Notes are read by the case's readers and, of their own referral's
+	// notes only, by providers (cases.Service.Notes).
+	noteReaders = []auth.Role{auth.Frontline, auth.Supervisor, auth.CompetentAuthority, auth.Provider}
+	admins      = []auth.Role{auth.Admin}
 	// The TWG sees anonymised figures only, never a case.
 	twg = []auth.Role{auth.TWG}
 )

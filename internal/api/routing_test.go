@@ -101,7 +101,7 @@ func TestOptionsListsTheMethods(t *testing.T) {
 	for path, want := range map[string]string{
 		"/healthz":                             "GET, HEAD, OPTIONS",
 		"/api/v1/cases":                        "POST, GET, HEAD, OPTIONS",
-		"/api/v1/cases/" + uuid.NewString():    "GET, HEAD, OPTIONS",
+		"/api/v1/cases/" + uuid.NewString():    "GET, HEAD, PATCH, OPTIONS",
 		"/api/v1/agencies/" + uuid.NewString(): "PATCH, OPTIONS",
 	} {
 		resp, body := send(t, srv, "OPTIONS", path, "")

@@ -58,6 +58,10 @@ type Deps struct {
 	Keys *crypto.Keyring
 	// Reports builds the TWG's anonymised reports and export.
 	Reports *reports.Service
+	// Ready, when set, is what /readyz answers from: every check of the
+	// process (its start-up done, PostgreSQL, Temporal, its worker) with
+	// "ok" or what is wrong. Unset, /readyz checks PostgreSQL and Temporal.
+	Ready func(context.Context) (checks map[string]string, ok bool)
 	// Metrics observes every request and is served at /metrics to callers
 	// with MetricsToken; nil or an empty token: /metrics answers 404.
 	Metrics      *metrics.Registry
@@ -119,14 +123,18 @@ func New(d Deps) *Server {
 	if d.Metrics != nil { // first, to observe the status the error handler set
 		s.app.Use(d.Metrics.HTTP())
 	}
-	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders, withSaneInput)
+	s.configureBodies() // bodylimit.go
+	s.app.Use(s.withRequestID, s.withRecover, s.withLog, s.withSecurityHeaders, withSaneInput, s.withBoundedBody)
 	routes := s.routes()
 	for _, r := range routes {
 		chain := []fiber.Handler{s.authorize(r)}
 		if r.Path == "/api/v1/auth/login" {
 			chain = append(chain, s.loginLimit)
 		}
-		chain = append(chain, s.userLimit, s.idempotent)
+		chain = append(chain, s.userLimit)
+		if !streamsBody(r.Method, r.Path) { // a streamed upload claims its key once read (handlers_attachments.go)
+			chain = append(chain, s.idempotent)
+		}
 		if audited(r) {
 			chain = append(chain, s.auditCommand(r))
 		}

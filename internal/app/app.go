@@ -4,12 +4,14 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/nrm-tm/nrm/internal/api"
+	"github.com/nrm-tm/nrm/internal/attachments"
 	"github.com/nrm-tm/nrm/internal/audit"
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/cases"
@@ -57,6 +60,15 @@ type System struct {
 	// webhooks is what the API checks new webhook channels against and
 	// the dispatcher every connection.
 	webhooks *notify.WebhookPolicy
+
+	// Readiness (ready.go): started is set once the process's own start-up
+	// is done (MarkReady), stopping once Stop began; workerFailed holds the
+	// worker's fatal error; polling is set once Temporal has seen this
+	// process's worker poll its task queue.
+	started, stopping, polling atomic.Bool
+	workerFailed               atomic.Pointer[error]
+	// identity names this process to Temporal (its worker's pollers).
+	identity string
 }
 
 // Parts chooses what Start runs.
@@ -70,12 +82,16 @@ type Parts struct {
 	LogNotifications bool
 	// TemporalDynamicConfig overrides settings of the embedded server (tests only).
 	TemporalDynamicConfig map[string]any
+	// HoldReady keeps /readyz at 503 after Start until the caller's own
+	// start-up is done and it calls MarkReady (`nrm dev` creates the demo
+	// users first).
+	HoldReady bool
 }
 
 // Start brings the chosen parts up in dependency order. On error, whatever
 // started is stopped again.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Parts) (_ *System, err error) {
-	sys := &System{Config: cfg, Log: log, Metrics: metrics.New()}
+	sys := &System{Config: cfg, Log: log, Metrics: metrics.New(), identity: processIdentity()}
 	// `nrm dev` runs beside its receivers, so loopback is let through there.
 	sys.webhooks = &notify.WebhookPolicy{AllowLoopback: parts.EmbeddedTemporal,
 		AllowNets: cfg.WebhookAllow.Nets, AllowTargets: cfg.WebhookAllow.Targets}
@@ -117,14 +133,21 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		sys.stops = append(sys.stops, func() { dev.Stop() })
 		hostPort = dev.HostPort()
 	}
-	if sys.Temporal, err = DialTemporal(cfg, hostPort, sys.Keys, quietTemporal(log), sys.Metrics.Temporal()); err != nil {
+	if sys.Temporal, err = dialTemporal(cfg, hostPort, sys.Keys, quietTemporal(log), sys.Metrics.Temporal(), sys.identity); err != nil {
 		return nil, err
 	}
 	sys.stops = append(sys.stops, sys.Temporal.Close)
 	sys.Cases = &cases.Service{Store: sys.Store, Temporal: sys.Temporal, TaskQueue: cfg.TaskQueue, SOPs: sys.SOPs,
 		Vault: sys.Vault, Regions: cfg.Regions, Prefix: cfg.CasePrefix, Log: log}
+	// The cases' files: where new ones go (NRM_ATTACHMENTS) and where earlier
+	// ones may be; PostgreSQL always among them.
+	if sys.Cases.Attachments, err = attachments.Open(cfg.Attachments, sys.Store,
+		attachments.Credentials{AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey}); err != nil {
+		return nil, err
+	}
+	sys.Cases.AttachmentMax = cfg.AttachmentMax
 	if parts.Worker {
-		sys.Worker = NewWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs, sys.Vault)
+		sys.Worker = newWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs, sys.Vault, sys.workerOptions())
 		if err := sys.Worker.Start(); err != nil {
 			return nil, fmt.Errorf("start worker: %w", err)
 		}
@@ -142,6 +165,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 		if err := sys.startAPI(cfg); err != nil {
 			return nil, err
 		}
+	}
+	if !parts.HoldReady {
+		sys.MarkReady()
 	}
 	return sys, nil
 }
@@ -202,7 +228,7 @@ func (s *System) startAPI(cfg *config.Config) error {
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: dir, Inbox: inbox,
 		Notifications: notifications, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
-		Reports: pages.Reports,
+		Reports: pages.Reports, Ready: s.readiness,
 		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks,
 		Pages: func(r fiber.Router, srv *api.Server) { pages.Mount(r, srv) }})
 	// The read-model gauges are the same whichever process reports them:
@@ -218,9 +244,12 @@ func (s *System) startAPI(cfg *config.Config) error {
 	s.apiDone = make(chan error, 1)
 	go func() { s.apiDone <- s.API.App().Listener(ln) }()
 	s.stops = append(s.stops, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Requests in flight finish (bounded); new connections are refused.
+		ctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 		defer cancel()
-		s.API.Shutdown(ctx)
+		if err := s.API.Shutdown(ctx); err != nil {
+			s.Log.Warn("HTTP requests still running at shutdown were cut", "error", err.Error())
+		}
 		<-s.apiDone
 	})
 	return nil
@@ -229,8 +258,12 @@ func (s *System) startAPI(cfg *config.Config) error {
 // APIFailed delivers an error if the HTTP server stops by itself.
 func (s *System) APIFailed() <-chan error { return s.apiDone }
 
-// Stop stops every part in reverse order of start.
+// Stop stops every part in reverse order of start: the API first (its
+// requests in flight finish), then the loops, the worker (its activities in
+// flight finish), the Temporal client and the database. /readyz answers 503
+// from the start.
 func (s *System) Stop() {
+	s.stopping.Store(true)
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
 	}
@@ -246,15 +279,14 @@ func (s *System) ServeHealth(addr string) (stop func(), err error) {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if s.Store.Ping(ctx) != nil {
-			http.Error(w, `{"status":"unavailable","checks":{"postgres":"unreachable"}}`, http.StatusServiceUnavailable)
-			return
+		checks, ok := s.Readiness(ctx)
+		body := map[string]any{"status": "ready", "checks": checks}
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			body["status"] = "unavailable"
+			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			http.Error(w, `{"status":"unavailable","checks":{"temporal":"unreachable"}}`, http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte(`{"status":"ready"}`))
+		json.NewEncoder(w).Encode(body)
 	})
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())

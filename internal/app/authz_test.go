@@ -73,8 +73,8 @@ type authzRow struct {
 //
 // Path parameters: /api/v1/cases/:id… → the fixture case (Lebap police);
 // :referral_id and /api/v1/referrals/:id… → its shelter referral (routed to
-// the Lebap shelter); :decision_id → a random UUID (no decision exists, so
-// allowed callers stop at validation); /api/v1/agencies/:id… → the Lebap
+// the Lebap shelter); :decision_id and :attachment_id → a random UUID (no
+// decision or file exists, so allowed callers stop at validation or 404); /api/v1/agencies/:id… → the Lebap
 // shelter agency; /api/v1/users/:id… → a throwaway user the test adds to
 // the Lebap shelter (no principal, so deactivating it ends nobody's
 // session); /api/v1/notifications/:id… and
@@ -103,10 +103,20 @@ var authzMatrix = []authzRow{
 	{route: "POST /api/v1/cases", anon: 401, frontline: "422", supervisor: "403", authority: "403", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases", anon: 401, frontline: "200", supervisor: "200", authority: "200", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases/:id", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	// Corrections: the empty body {} is sent as application/json, which a merge patch is not (415),
+	// so the fixture case never changes; a foreign agency's case is 404 before the body is read.
+	{route: "PATCH /api/v1/cases/:id", anon: 401, frontline: "415/404", supervisor: "415/404", authority: "415", provider: "403", twg: "403", admin: "403"},
+	{route: "PATCH /api/v1/cases/:id/person", anon: 401, frontline: "415/404", supervisor: "415/404", authority: "415", provider: "403", twg: "403", admin: "403"},
+	{route: "GET /api/v1/cases/:id/history", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases/:id/timeline", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
-	{route: "GET /api/v1/cases/:id/notes", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	// Notes: a provider reads those of its own referral (own = the Lebap shelter the fixture's referral went to).
+	{route: "GET /api/v1/cases/:id/notes", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "200/404", twg: "403", admin: "403"},
 	{route: "POST /api/v1/cases/:id/notes", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
 	{route: "GET /api/v1/cases/:id/referrals", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	// Attachments: the JSON {} is no multipart upload (415) once the case is found; :attachment_id is random (404).
+	{route: "POST /api/v1/cases/:id/attachments", anon: 401, frontline: "415/404", supervisor: "415/404", authority: "415", provider: "403", twg: "403", admin: "403"},
+	{route: "GET /api/v1/cases/:id/attachments", anon: 401, frontline: "200/404", supervisor: "200/404", authority: "200", provider: "403", twg: "403", admin: "403"},
+	{route: "GET /api/v1/cases/:id/attachments/:attachment_id", anon: 401, frontline: "404", supervisor: "404", authority: "404", provider: "403", twg: "403", admin: "403"},
 
 	// The case owner's commands (frontline and supervisor of the opening agency).
 	{route: "POST /api/v1/cases/:id/consent", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "403", provider: "403", twg: "403", admin: "403"},
@@ -124,6 +134,11 @@ var authzMatrix = []authzRow{
 	{route: "POST /api/v1/cases/:id/recovery/extend", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
 	// Erasure: the empty body is a 422 for the authority, so the fixture case keeps its identity.
 	{route: "POST /api/v1/cases/:id/erasure", anon: 401, frontline: "403", supervisor: "403", authority: "422", provider: "403", twg: "403", admin: "403"},
+
+	// Transfer and reopening: the owner's supervisor and the competent authority; links: the case's readers.
+	{route: "POST /api/v1/cases/:id/transfer", anon: 401, frontline: "403", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
+	{route: "POST /api/v1/cases/:id/reopen", anon: 401, frontline: "403", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
+	{route: "POST /api/v1/cases/:id/links", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
 
 	// Referrals are made and withdrawn by the case owner or the competent authority.
 	{route: "POST /api/v1/cases/:id/referrals", anon: 401, frontline: "422/404", supervisor: "422/404", authority: "422", provider: "403", twg: "403", admin: "403"},
@@ -254,7 +269,7 @@ func authzPath(path string, f authzFixture) (string, error) {
 		switch {
 		case s == ":referral_id":
 			segs[i] = f.referralID
-		case s == ":decision_id":
+		case s == ":decision_id", s == ":attachment_id": // random: no such decision or file
 			segs[i] = f.decisionID
 		case s == ":id" && strings.HasPrefix(path, "/api/v1/cases/"):
 			segs[i] = f.caseID

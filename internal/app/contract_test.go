@@ -189,8 +189,44 @@ func TestContractOpenAPI(t *testing.T) {
 		mustStatus(t, "write a note", officer.Do(t, "POST", base+"/notes", map[string]any{"note": "Asked for an interpreter."}, nil), http.StatusCreated)
 		mustStatus(t, "empty note", officer.Do(t, "POST", base+"/notes", map[string]any{"note": ""}, nil), http.StatusUnprocessableEntity)
 		mustStatus(t, "read the notes", decider.Do(t, "GET", base+"/notes", nil, nil), http.StatusOK)
+		mustStatus(t, "second note", officer.Do(t, "POST", base+"/notes", map[string]any{"note": "Called back."}, nil), http.StatusCreated)
+		var notes struct {
+			Next *string `json:"next"`
+		}
+		mustStatus(t, "a page of notes", decider.Do(t, "GET", base+"/notes?limit=1", nil, &notes), http.StatusOK)
+		if notes.Next == nil {
+			t.Fatalf("two notes, a page of one: no next cursor")
+		}
+		mustStatus(t, "the next page of notes", decider.Do(t, "GET", base+"/notes?limit=1&after="+url.QueryEscape(*notes.Next), nil, nil), http.StatusOK)
+		mustStatus(t, "a forged notes cursor", decider.Do(t, "GET", base+"/notes?after=forged", nil, nil), http.StatusUnprocessableEntity)
 		mustStatus(t, "case referrals", officer.Do(t, "GET", base+"/referrals", nil, nil), http.StatusOK)
-		mustStatus(t, "provider reads notes", lebapShelter.Do(t, "GET", base+"/notes", nil, nil), http.StatusForbidden)
+		mustStatus(t, "provider without a referral reads notes", lebapShelter.Do(t, "GET", base+"/notes", nil, nil), http.StatusNotFound)
+		mustStatus(t, "twg reads notes", twg.Do(t, "GET", base+"/notes", nil, nil), http.StatusForbidden)
+
+		// Attachments: a file uploaded, listed, downloaded; a disguised one refused.
+		pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("contract file\n"), 500)...)
+		upBody, upCT := multipartBody(t, uploadPart{name: "kind", data: []byte("medical_report")},
+			uploadPart{name: "description", data: []byte("Clinic letter")},
+			uploadPart{name: "file", fileName: "letter.pdf", contentType: "application/pdf", data: pdf})
+		var file struct {
+			ID string `json:"id"`
+		}
+		mustStatus(t, "upload", officer.Do(t, "POST", base+"/attachments", nil, nil), http.StatusUnsupportedMediaType)
+		resp := officer.Raw(t, "POST", base+"/attachments", upBody, http.Header{"Content-Type": {upCT}})
+		decodeJSON(t, resp, &file)
+		mustStatus(t, "upload a file", resp.StatusCode, http.StatusCreated)
+		exeBody, exeCT := multipartBody(t, uploadPart{name: "kind", data: []byte("other")},
+			uploadPart{name: "file", fileName: "letter.pdf", contentType: "application/pdf", data: []byte("MZ\x90\x00 not a pdf")})
+		mustStatus(t, "upload an executable", contractSend(t, officer, "POST", base+"/attachments", exeBody, http.Header{"Content-Type": {exeCT}}),
+			http.StatusUnsupportedMediaType)
+		badKind, badKindCT := multipartBody(t, uploadPart{name: "kind", data: []byte("selfie")},
+			uploadPart{name: "file", fileName: "letter.pdf", data: pdf})
+		mustStatus(t, "upload of an unknown kind", contractSend(t, officer, "POST", base+"/attachments", badKind, http.Header{"Content-Type": {badKindCT}}),
+			http.StatusUnprocessableEntity)
+		mustStatus(t, "list files", decider.Do(t, "GET", base+"/attachments", nil, nil), http.StatusOK)
+		mustStatus(t, "download a file", contractSend(t, decider, "GET", base+"/attachments/"+file.ID, nil, nil), http.StatusOK)
+		mustStatus(t, "download no file", contractSend(t, decider, "GET", base+"/attachments/"+uuid.NewString(), nil, nil), http.StatusNotFound)
+		mustStatus(t, "provider lists files", lebapShelter.Do(t, "GET", base+"/attachments", nil, nil), http.StatusForbidden)
 		mustStatus(t, "authority reads", decider.Do(t, "GET", "/api/v1/cases", nil, nil), http.StatusOK)
 		mustStatus(t, "identity read", decider.Do(t, "GET", base, nil, nil), http.StatusOK)
 		mustStatus(t, "foreign case", dashoguz.Do(t, "GET", base, nil, nil), http.StatusNotFound)
@@ -231,13 +267,29 @@ func TestContractOpenAPI(t *testing.T) {
 			return slices.ContainsFunc(in.Referrals, func(r struct{ ID string }) bool { return r.ID == referral.ID })
 		})
 		mustStatus(t, "provider view", lebapShelter.Do(t, "GET", "/api/v1/referrals/"+referral.ID, nil, nil), http.StatusOK)
+		mustStatus(t, "provider reads its referral's notes", lebapShelter.Do(t, "GET", base+"/notes", nil, nil), http.StatusOK)
 		mustStatus(t, "foreign provider", ashgabatShelter.Do(t, "GET", "/api/v1/referrals/"+referral.ID, nil, nil), http.StatusNotFound)
 		mustStatus(t, "withdraw referral", officer.Do(t, "POST", base+"/referrals/"+referral.ID+"/withdraw", nil, nil), http.StatusOK)
 		mustStatus(t, "accept withdrawn", lebapShelter.Do(t, "POST", "/api/v1/referrals/"+referral.ID+"/accept", nil, nil), http.StatusConflict)
 
+		// Corrections: merge patches of the person and of the case, the history, the usual mistakes.
+		mp := http.Header{"Content-Type": {"application/merge-patch+json"}}
+		mustStatus(t, "correct the person", contractSend(t, officer, "PATCH", base+"/person",
+			map[string]any{"reason": "misspelt", "family_name": "Berdiyeva", "phone": nil}, mp), http.StatusOK)
+		mustStatus(t, "correct the case", contractSend(t, decider, "PATCH", base,
+			map[string]any{"reason": "told more", "exploitation_countries": []string{"TR"}, "encounter": map[string]any{"place": "Farap"}}, mp), http.StatusOK)
+		mustStatus(t, "a patch of an unknown field", contractSend(t, officer, "PATCH", base+"/person", map[string]any{"reason": "x", "nickname": "A"}, mp),
+			http.StatusUnprocessableEntity)
+		mustStatus(t, "a patch as JSON", contractSend(t, officer, "PATCH", base, map[string]any{"reason": "x"}, jsonCT), http.StatusUnsupportedMediaType)
+		mustStatus(t, "a change of track", contractSend(t, officer, "PATCH", base+"/person", map[string]any{"reason": "x", "birth_date": "2016-01-01"}, mp),
+			http.StatusConflict)
+		mustStatus(t, "a foreign correction", contractSend(t, dashoguz, "PATCH", base, map[string]any{"reason": "x"}, mp), http.StatusNotFound)
+		mustStatus(t, "the history", decider.Do(t, "GET", base+"/history", nil, nil), http.StatusOK)
+
 		// Erasure on the authority's order.
 		mustStatus(t, "erase", decider.Do(t, "POST", base+"/erasure", map[string]string{"reason": "court_order", "order": "No. 12/2026-A"}, nil), http.StatusOK)
 		mustStatus(t, "erase again", decider.Do(t, "POST", base+"/erasure", map[string]string{"reason": "court_order", "order": "No. 12/2026-A"}, nil), http.StatusConflict)
+		mustStatus(t, "download an erased file", contractSend(t, decider, "GET", base+"/attachments/"+file.ID, nil, nil), http.StatusGone)
 	})
 
 	t.Run("notifications", func(t *testing.T) {
@@ -353,6 +405,12 @@ func TestContractOpenAPI(t *testing.T) {
 		}
 		mustStatus(t, "simulation without a version", twg.Do(t, "GET", "/api/v1/reports/simulate", nil, nil), http.StatusUnprocessableEntity)
 		mustStatus(t, "bad period", twg.Do(t, "GET", "/api/v1/reports/statistics?from=last-year", nil, nil), http.StatusUnprocessableEntity)
+	})
+
+	t.Run("transfer and reopening", func(t *testing.T) {
+		hotline, err := sys.Store.AgencyByName(ctx, demo.Hotline)
+		testenv.Must(t, err)
+		contractTransfer(t, officer, supervisor, decider, hotline.ID.String())
 	})
 
 	check.report(t)

@@ -32,6 +32,13 @@ const (
 type Housekeeper struct {
 	Store *store.Store
 	Log   *slog.Logger
+	// Attachments deletes from the attachments' backends what must go:
+	// chunks of attachments destroyed with their case's identity (those in
+	// an object store) and uploads cut off half-way (cases.PurgeAttachments).
+	// Nil: none.
+	Attachments interface {
+		PurgeAttachments(ctx context.Context) (int, error)
+	}
 	// Reports keeps the TWG's compliance figures of the months that are
 	// over (reports.Service.KeepMonths), so that no report waits for them
 	// and the record of changes stays short. Nil: none.
@@ -49,6 +56,7 @@ type Swept struct {
 	IdempotencyKeys  int64
 	RateLimitWindows int64
 	ReportMonths     int // months of the compliance report built and kept
+	Attachments      int
 }
 
 // Once runs one pass. It goes on after a failed delete, so that one table's
@@ -66,6 +74,11 @@ func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
 	}
 	if out.RateLimitWindows, err = h.Store.ExpireRateWindows(ctx, now.Add(-rateWindowsKept)); err != nil {
 		errs = append(errs, err)
+	}
+	if h.Attachments != nil {
+		if out.Attachments, err = h.Attachments.PurgeAttachments(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if h.Reports != nil {
 		if out.ReportMonths, err = h.Reports.KeepMonths(ctx); err != nil {
@@ -98,9 +111,9 @@ func (h *Housekeeper) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: deleting expired rows failed; will retry", "error", err)
 		}
-		if swept.IdempotencyKeys > 0 || swept.RateLimitWindows > 0 {
+		if swept.IdempotencyKeys > 0 || swept.RateLimitWindows > 0 || swept.Attachments > 0 {
 			log.Info("housekeeping: deleted expired rows", "idempotency_keys", swept.IdempotencyKeys,
-				"rate_limit_windows", swept.RateLimitWindows)
+				"rate_limit_windows", swept.RateLimitWindows, "attachments", swept.Attachments)
 		}
 		if swept.ReportMonths > 0 {
 			log.Info("housekeeping: built and kept the compliance figures of months", "months", swept.ReportMonths)
@@ -111,7 +124,8 @@ func (h *Housekeeper) Run(ctx context.Context) {
 
 // startHousekeeping runs a Housekeeper beside the worker until Stop.
 func (s *System) startHousekeeping(ctx context.Context) {
-	h := &Housekeeper{Store: s.Store, Log: s.Log, Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs}}
+	h := &Housekeeper{Store: s.Store, Log: s.Log, Attachments: s.Cases,
+		Reports: &reports.Service{Store: s.Store, SOPs: s.SOPs}}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); h.Run(hctx) }()

@@ -34,8 +34,14 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 // DialTemporal connects a client to the Temporal frontend, with mTLS when
 // configured; the SDK reports its metrics to metrics (nil: none).
 func DialTemporal(cfg *config.Config, hostPort string, keys *crypto.Keyring, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+	return dialTemporal(cfg, hostPort, keys, log, metrics, processIdentity())
+}
+
+// dialTemporal is DialTemporal with the identity the process's worker polls as.
+func dialTemporal(cfg *config.Config, hostPort string, keys *crypto.Keyring, log *slog.Logger, metrics client.MetricsHandler, identity string) (client.Client, error) {
 	opts := client.Options{
 		HostPort:       hostPort,
+		Identity:       identity,
 		Namespace:      cfg.TemporalNamespace,
 		Logger:         sdklog.NewStructuredLogger(log.With("component", "temporal-client")),
 		MetricsHandler: metrics,
@@ -82,7 +88,11 @@ func temporalTLS(cfg *config.Config) (*tls.Config, error) {
 
 // NewWorker registers every workflow and activity on the task queue.
 func NewWorker(c client.Client, taskQueue string, st *store.Store, sops *sop.Set, vault *identity.Vault) worker.Worker {
-	w := worker.New(c, taskQueue, worker.Options{})
+	return newWorker(c, taskQueue, st, sops, vault, worker.Options{})
+}
+
+func newWorker(c client.Client, taskQueue string, st *store.Store, sops *sop.Set, vault *identity.Vault, opts worker.Options) worker.Worker {
+	w := worker.New(c, taskQueue, opts)
 	workflows.Register(w, sops)
 	(&activities.Activities{Store: st, Vault: vault}).Register(w)
 	return w

@@ -16,8 +16,10 @@ import (
 // Actions answers which commands the caller may give on a case now, asked of
 // the case's workflow (workflows.QueryActions): the same command table and
 // rules that check the commands themselves, so a page offers exactly what
-// would be accepted. A closed case, or one whose workflow has not started
-// yet (the reconciler starts it), allows nothing.
+// would be accepted. A case whose workflow has not started yet (the
+// reconciler starts it) allows nothing; a closed case nothing either once
+// its retention period has ended or its identity is gone, and otherwise
+// what its workflow, waiting out retention, allows: the reopening.
 func (s *Service) Actions(ctx context.Context, p auth.Principal, id uuid.UUID) (workflows.Actions, error) {
 	c, err := s.Store.Case(ctx, auth.CaseScope(p), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -26,8 +28,19 @@ func (s *Service) Actions(ctx context.Context, p auth.Principal, id uuid.UUID) (
 	if err != nil {
 		return workflows.Actions{}, err
 	}
-	if c.Stage == workflows.StageClosed || c.Stage == workflows.StageScreening {
+	if c.Stage == workflows.StageScreening {
 		return workflows.Actions{}, nil
+	}
+	if c.Stage == workflows.StageClosed {
+		if c.ClosedAt == nil {
+			return workflows.Actions{}, nil
+		}
+		var over *RuleError
+		if err := s.checkRetention(ctx, c); errors.As(err, &over) {
+			return workflows.Actions{}, nil
+		} else if err != nil {
+			return workflows.Actions{}, err
+		}
 	}
 	v, err := s.Temporal.QueryWorkflow(ctx, workflows.CaseWorkflowID(id.String()), "", workflows.QueryActions, actor(p))
 	var gone *serviceerror.NotFound

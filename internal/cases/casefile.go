@@ -15,12 +15,17 @@ import (
 	"github.com/nrm-tm/nrm/internal/store"
 )
 
-// NoteView is a note of the case file as its readers see it. Body is empty
-// and Gone set when the case's personal data was destroyed.
+// NoteView is a note of the case file as its readers see it: who wrote it,
+// for which agency, when, and the referral it belongs to, if any. Body is
+// empty and Gone set when the case's personal data was destroyed.
 type NoteView struct {
 	ID         uuid.UUID
 	Kind       string
+	AuthorID   uuid.UUID
 	AuthorName string
+	AgencyID   uuid.UUID
+	AgencyName string
+	ReferralID *uuid.UUID
 	Body       string
 	Gone       bool
 	At         time.Time
@@ -28,42 +33,6 @@ type NoteView struct {
 
 // MaxNoteLength bounds a note, in characters (the API's limit for free text).
 const MaxNoteLength = 4000
-
-// Notes returns the case file's notes, decrypted, for the roles that see
-// identities; free text may name the person, so the read is audited like
-// an identity read before anything is returned.
-func (s *Service) Notes(ctx context.Context, p auth.Principal, caseID uuid.UUID, ri RequestInfo) ([]NoteView, error) {
-	if !auth.SeesIdentity(p) {
-		return nil, ErrForbidden
-	}
-	if err := s.CheckVisible(ctx, p, caseID); err != nil {
-		return nil, err
-	}
-	sealed, err := s.Store.CaseNotes(ctx, caseID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]NoteView, 0, len(sealed))
-	if len(sealed) == 0 {
-		return out, nil
-	}
-	entry := store.AuditEntry{At: s.now().UTC(), UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
-		Action: "case.notes.read", CaseID: &caseID, Fields: store.Strings{"notes"}, RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
-	if err := s.Store.Audit(ctx, entry); err != nil {
-		return nil, fmt.Errorf("notes of case %s: %w", caseID, err)
-	}
-	for _, n := range sealed {
-		v := NoteView{ID: n.ID, Kind: n.Kind, AuthorName: n.AuthorName, At: n.CreatedAt}
-		v.Body, err = s.Vault.OpenNote(ctx, caseID, n.Body)
-		if errors.Is(err, identity.ErrGone) {
-			v.Body, v.Gone = "", true
-		} else if err != nil {
-			return nil, fmt.Errorf("notes of case %s: %w", caseID, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
 
 // AddNote writes a note to the case file of a case the caller may see. The
 // same request sent again under the same key writes one note: its ID is

@@ -5,6 +5,7 @@ package cases
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/nrm-tm/nrm/internal/attachments"
 	"github.com/nrm-tm/nrm/internal/auth"
 	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/sop"
@@ -60,6 +62,10 @@ type Service struct {
 	Prefix    string // case number prefix, e.g. TM
 	Log       *slog.Logger
 	Now       func() time.Time
+	// Attachments are the stores of the cases' files (attachments.go);
+	// AttachmentMax bounds a file's size in bytes (DefaultAttachmentMax when 0).
+	Attachments   *attachments.Backends
+	AttachmentMax int64
 }
 
 func (s *Service) now() time.Time {
@@ -101,6 +107,15 @@ const (
 // transaction, then starts the CaseWorkflow. When Temporal cannot be reached
 // the case stays recorded and the reconciler starts its workflow later.
 func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (*Opened, error) {
+	return s.OpenWith(ctx, p, req, Retry{})
+}
+
+// OpenWith is Open for a request a client may send again (its
+// Idempotency-Key): the case's ID follows from the user, the key and the
+// request (caseIDFor), so a retry whose first attempt was recorded but never
+// answered — the API process died, PostgreSQL or Temporal went away after
+// the commit — answers that case instead of opening a second one.
+func (s *Service) OpenWith(ctx context.Context, p auth.Principal, req OpenRequest, retry Retry) (*Opened, error) {
 	if !p.Is(auth.Frontline) {
 		return nil, ErrForbidden
 	}
@@ -126,7 +141,7 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 		return nil, fmt.Errorf("open case: %w", err)
 	}
 	c := &store.Case{
-		ID:               uuid.New(),
+		ID:               caseIDFor(p, retry),
 		AgencyID:         p.AgencyID,
 		CreatedBy:        p.UserID,
 		SOPID:            active.ID,
@@ -153,6 +168,10 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 	}
 	// The workflow moves the stage on; until it has, the case is in screening.
 	c.Stage = workflows.StageScreening
+	// Countries are anonymised codes like the region, kept on the case only:
+	// the workflow's input and search attributes carry none of them.
+	c.ExploitationCountries = store.Strings(dedupe(req.ExploitationCountries))
+	c.TransitCountries = store.Strings(dedupe(req.TransitCountries))
 	person := personRecord(req)
 	sealed, err := s.Vault.Seal(c.ID, person, now.UTC())
 	if err != nil {
@@ -166,13 +185,21 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 		notes[i].RecipientAgencyType = active.AgencyFor(notes[i].RecipientRole)
 	}
 	year := now.In(active.Calendar.Location).Year()
+	recorded := false
 	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year, notes...); err != nil {
-		return nil, fmt.Errorf("open case: %w", err)
+		earlier, ok := s.openedBefore(ctx, p, retry, c.ID, err)
+		if !ok {
+			return nil, fmt.Errorf("open case: %w", err)
+		}
+		c, visible, recorded = earlier, nil, true
 	}
 	opened := &Opened{Case: c, Screening: result, Duplicates: visible,
 		ClosedAtOnce: result.Outcome != sop.OutcomePresumedVictim && !c.OfficerConcern}
-	if opened.ClosedAtOnce {
+	if opened.ClosedAtOnce && !recorded {
 		s.recordClosedAtOnce(ctx, p, c)
+	}
+	if recorded && c.WorkflowStartedAt != nil {
+		return opened, nil
 	}
 	if err := s.startAndOpen(ctx, c); err != nil {
 		// The case is recorded; the reconciler will start its workflow.
@@ -184,6 +211,38 @@ func (s *Service) Open(ctx context.Context, p auth.Principal, req OpenRequest) (
 		opened.Case = fresh
 	}
 	return opened, nil
+}
+
+// caseIDFor is the ID of the case a request opens: random without an
+// Idempotency-Key; with one, derived from the user, the key and the
+// request's fingerprint, so that every retry of the request names the same
+// case (and another request under a reused key another one).
+func caseIDFor(p auth.Principal, r Retry) uuid.UUID {
+	if r.Key == "" {
+		return uuid.New()
+	}
+	var data []byte
+	for _, part := range [][]byte{p.UserID[:], []byte(r.Key), r.Fingerprint} {
+		data = binary.BigEndian.AppendUint64(data, uint64(len(part)))
+		data = append(data, part...)
+	}
+	return uuid.NewSHA1(openedCaseSpace, data)
+}
+
+// openedCaseSpace is the UUID name space of caseIDFor.
+var openedCaseSpace = uuid.MustParse("6f1d3c52-8a4e-4b7a-9c1e-2d0b5e7f4a93")
+
+// openedBefore answers the case an earlier attempt of the same keyed
+// request recorded, when err is the conflict of recording it again.
+func (s *Service) openedBefore(ctx context.Context, p auth.Principal, r Retry, id uuid.UUID, err error) (*store.Case, bool) {
+	if r.Key == "" || !errors.Is(err, store.ErrConflict) {
+		return nil, false
+	}
+	c, gerr := s.Store.Case(ctx, store.CaseScope{All: true}, id)
+	if gerr != nil || c.CreatedBy != p.UserID {
+		return nil, false
+	}
+	return c, true
 }
 
 // possibleDuplicates finds earlier cases of the same person. The caller is
@@ -257,6 +316,8 @@ func (s *Service) recordClosedAtOnce(ctx context.Context, p auth.Principal, c *s
 // recorded the opening (update-with-start), so the answer carries the stage
 // and obligations the workflow set.
 func (s *Service) startAndOpen(ctx context.Context, c *store.Case) error {
+	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	defer cancel()
 	start := s.Temporal.NewWithStartWorkflowOperation(s.startOptions(c), workflows.CaseWorkflowName, workflowInput(c))
 	handle, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

@@ -89,6 +89,16 @@ func (s *Service) Do(ctx context.Context, p auth.Principal, cmd Command) (*workf
 	if err := checkCommand(s.procedureOf(c), cmd.Arg(wc)); err != nil {
 		return nil, err
 	}
+	if c.WorkflowStartedAt == nil {
+		// Recorded while Temporal was away: start its workflow now rather
+		// than wait for the reconciler (StartWorkflow is safe to repeat).
+		sctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+		err := s.StartWorkflow(sctx, c)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	if cmd.Note != nil {
 		id, err := s.addNote(ctx, c.ID, cmd.Note.Kind, p, cmd.Note.Body)
 		if err != nil {
@@ -115,6 +125,8 @@ func actor(p auth.Principal) workflows.Command {
 }
 
 func (s *Service) update(ctx context.Context, caseID uuid.UUID, name, updateID string, arg any) (*workflows.CaseState, error) {
+	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	defer cancel()
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.CaseWorkflowID(caseID.String()),
 		UpdateID:     updateID,

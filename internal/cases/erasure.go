@@ -116,6 +116,11 @@ func (s *Service) Erase(ctx context.Context, p auth.Principal, caseID uuid.UUID,
 	if !erased {
 		return ErrAlreadyErased
 	}
+	// The attachments went with the key (migration 0023); chunks kept in an
+	// object store are deleted now rather than at the next housekeeping.
+	if _, err := s.PurgeAttachments(context.WithoutCancel(ctx)); err != nil {
+		s.logWarn("erasure: attachments left for the housekeeping", "case_id", caseID, "error", err)
+	}
 	entry := store.AuditEntry{At: at, UserID: p.UserID, Role: string(p.Role), AgencyID: p.AgencyID,
 		Action: "case.identity.erase", CaseID: &caseID, Fields: store.Strings(IdentityFields), RequestID: ri.RequestID, ClientRequestID: ri.ClientRequestID}
 	if err := s.Store.Audit(context.WithoutCancel(ctx), entry); err != nil {

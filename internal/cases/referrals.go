@@ -84,7 +84,7 @@ func (s *Service) WithdrawReferral(ctx context.Context, p auth.Principal, caseID
 	if err != nil {
 		return nil, err
 	}
-	return s.referralUpdate(ctx, referralID, workflows.UpdateWithdraw, workflows.AnswerCommand{Command: actor(p)})
+	return s.referralUpdate(ctx, referralID, workflows.UpdateWithdraw, updateID(p, workflows.UpdateWithdraw, Retry{}), workflows.AnswerCommand{Command: actor(p)})
 }
 
 // ProviderView is what a provider sees of a referral: the minimum the
@@ -172,6 +172,13 @@ func (s *Service) ReferralForProvider(ctx context.Context, p auth.Principal, id 
 // Answer runs a provider's command (accept, decline, progress, complete) on a
 // referral addressed to its agency.
 func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, update string, cmd workflows.AnswerCommand, note string) (*workflows.ReferralState, error) {
+	return s.AnswerWith(ctx, p, id, update, cmd, note, Retry{})
+}
+
+// AnswerWith is Answer for a request a client may send again: with an
+// Idempotency-Key, a retry is the same workflow update (updateID), answered
+// with the first one's result instead of being refused as already answered.
+func (s *Service) AnswerWith(ctx context.Context, p auth.Principal, id uuid.UUID, update string, cmd workflows.AnswerCommand, note string, retry Retry) (*workflows.ReferralState, error) {
 	ref, err := s.providerReferral(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -183,18 +190,22 @@ func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, up
 	if err := checkAnswer(s.procedureOf(c), update, cmd); err != nil {
 		return nil, err
 	}
-	if !workflows.ReferralOpen(ref.Status) {
+	// A retry (Idempotency-Key) of an answer that closed the referral —
+	// its first attempt went through, its reply was lost — goes to the
+	// workflow, which answers the first result of the same update while it
+	// can; any other answer to a closed referral is refused here.
+	if !workflows.ReferralOpen(ref.Status) && retry.Key == "" {
 		return nil, &RuleError{Rule: "referral_closed", Detail: "the referral is " + ref.Status}
 	}
 	cmd.Command = actor(p)
 	var noteID uuid.UUID
 	if note != "" {
-		if noteID, err = s.addNote(ctx, ref.CaseID, "referral_"+update, p, note); err != nil {
+		if noteID, err = s.addReferralNote(ctx, ref, "referral_"+update, p, note); err != nil {
 			return nil, err
 		}
 		cmd.NoteID = noteID.String()
 	}
-	state, err := s.referralUpdate(ctx, id, update, cmd)
+	state, err := s.referralUpdate(ctx, id, update, updateID(p, update, retry), cmd)
 	if err != nil && note != "" {
 		if derr := s.Store.DeleteNote(context.WithoutCancel(ctx), noteID); derr != nil {
 			s.Log.Warn("remove note of refused answer", "referral_id", id, "error", derr)
@@ -203,9 +214,12 @@ func (s *Service) Answer(ctx context.Context, p auth.Principal, id uuid.UUID, up
 	return state, err
 }
 
-func (s *Service) referralUpdate(ctx context.Context, id uuid.UUID, name string, arg any) (*workflows.ReferralState, error) {
+func (s *Service) referralUpdate(ctx context.Context, id uuid.UUID, name, updateID string, arg any) (*workflows.ReferralState, error) {
+	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	defer cancel()
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.ReferralWorkflowID(id.String()),
+		UpdateID:     updateID,
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -46,6 +46,13 @@ type OpenRequest struct {
 	Consent        *ConsentInput  `json:"consent"`
 	OfficerConcern *string        `json:"officer_concern" validate:"omitempty,max=4000"`
 	Narrative      string         `json:"narrative" validate:"max=20000"`
+
+	// ExploitationCountries are where the person was exploited and
+	// TransitCountries those they were moved through: ISO 3166-1 alpha-2
+	// codes (package country); ["TM"] alone is trafficking within the
+	// country. Not identity: they are kept on the anonymised case.
+	ExploitationCountries []string `json:"exploitation_countries" validate:"max=30,dive,len=2,uppercase"`
+	TransitCountries      []string `json:"transit_countries" validate:"max=30,dive,len=2,uppercase"`
 }
 
 // occurredAt parses the encounter time; the decoder checked its format.
@@ -102,6 +109,8 @@ func (s *Service) validate(active *sop.SOP, req *OpenRequest, now time.Time, v *
 	if req.OfficerConcern != nil && strings.TrimSpace(*req.OfficerConcern) == "" {
 		v.add("officer_concern", "not_blank", "an officer concern needs a written reason, or null")
 	}
+	checkCountries(v, "exploitation_countries", req.ExploitationCountries)
+	checkCountries(v, "transit_countries", req.TransitCountries)
 }
 
 // classifyAge decides the track. With neither a birth date nor an age

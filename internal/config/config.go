@@ -72,6 +72,15 @@ type Config struct {
 	WebhookAllow WebhookAllow
 	// DemoPassword comes from NRM_DEMO_PASSWORD only: secrets stay out of argv.
 	DemoPassword string
+	// Attachments (NRM_ATTACHMENTS) is where the cases' files are stored:
+	// postgres, or s3://bucket[/prefix]?endpoint=…&region=… with the
+	// object store's credentials in S3AccessKeyID and S3SecretAccessKey
+	// (NRM_S3_ACCESS_KEY_ID, NRM_S3_SECRET_ACCESS_KEY, env only).
+	// AttachmentMax (NRM_ATTACHMENT_MAX) bounds a file's size in bytes.
+	Attachments       string
+	AttachmentMax     int64
+	S3AccessKeyID     string
+	S3SecretAccessKey string
 	// MetricsToken (NRM_METRICS_TOKEN, env only) is the bearer token of the
 	// API's /metrics; empty: the API serves no /metrics.
 	MetricsToken string
@@ -123,6 +132,8 @@ var settings = []setting{
 	{"webhook-allow", "NRM_WEBHOOK_ALLOW", "", "comma-separated CIDRs, addresses and host:port webhooks may reach although not public (empty: public addresses only; nrm dev also allows loopback)"},
 	{"master-key-file", "NRM_MASTER_KEY_FILE", "", "file with the base64 master key (nrm dev: generated under --data-dir)"},
 	{"previous-key-file", "NRM_PREVIOUS_KEY_FILE", "", "file with the master key being rotated away from"},
+	{"attachments", "NRM_ATTACHMENTS", "postgres", "where the cases' files are stored: postgres, or s3://bucket[/prefix]?endpoint=URL&region=R (credentials in NRM_S3_ACCESS_KEY_ID, NRM_S3_SECRET_ACCESS_KEY)"},
+	{"attachment-max", "NRM_ATTACHMENT_MAX", "20971520", "largest file attached to a case, in bytes"},
 }
 
 // Usage prints the settings table (for --help and the README).
@@ -136,6 +147,8 @@ func Usage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_DEMO_PASSWORD", "nrm dev: password of the demo users (default: generated, printed once)")
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_MASTER_KEY", "base64 master key, instead of NRM_MASTER_KEY_FILE")
+	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_S3_ACCESS_KEY_ID", "access key of the object store of NRM_ATTACHMENTS=s3://…")
+	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_S3_SECRET_ACCESS_KEY", "secret key of the object store of NRM_ATTACHMENTS=s3://…")
 	fmt.Fprintf(w, "  %-28s %-26s %s\n", "", "NRM_METRICS_TOKEN", "bearer token of the API's /metrics, 16+ characters (default: no /metrics on the API)")
 }
 
@@ -172,6 +185,8 @@ func Load(name string, args []string, stderr io.Writer) (*Config, []string, erro
 	c.DemoPassword = os.Getenv("NRM_DEMO_PASSWORD")
 	c.MasterKey = os.Getenv("NRM_MASTER_KEY")
 	c.SMTPPassword = os.Getenv("NRM_SMTP_PASSWORD")
+	c.S3AccessKeyID = os.Getenv("NRM_S3_ACCESS_KEY_ID")
+	c.S3SecretAccessKey = os.Getenv("NRM_S3_SECRET_ACCESS_KEY")
 	if c.MetricsToken = strings.TrimSpace(os.Getenv("NRM_METRICS_TOKEN")); c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
 		return nil, nil, fmt.Errorf("NRM_METRICS_TOKEN must be at least %d characters (a random token), or empty to serve no /metrics", minMetricsToken)
 	}
@@ -257,6 +272,12 @@ func build(v map[string]*string) (*Config, error) {
 	}
 	if c.BodyLimit, err = strconv.Atoi(strings.TrimSpace(*v["body-limit"])); err != nil || c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		errs = append(errs, fmt.Errorf("NRM_BODY_LIMIT must be bytes between 1024 and 67108864, got %q", *v["body-limit"]))
+	}
+	if c.Attachments = strings.TrimSpace(*v["attachments"]); c.Attachments != "postgres" && !strings.HasPrefix(c.Attachments, "s3://") {
+		errs = append(errs, errors.New("NRM_ATTACHMENTS must be postgres or s3://bucket[/prefix]?endpoint=URL&region=R"))
+	}
+	if c.AttachmentMax, err = strconv.ParseInt(strings.TrimSpace(*v["attachment-max"]), 10, 64); err != nil || c.AttachmentMax < 1024 || c.AttachmentMax > 1<<30 {
+		errs = append(errs, fmt.Errorf("NRM_ATTACHMENT_MAX must be bytes between 1024 and 1073741824, got %q", *v["attachment-max"]))
 	}
 	for _, r := range []struct {
 		name string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -57,16 +56,12 @@ func (a *Admin) Agencies(ctx context.Context) ([]store.Agency, error) {
 // CreateAgency adds an agency (its name trimmed) and answers it as stored.
 // A name in use is a FieldError of "name" (ErrAgencyNameTaken).
 func (a *Admin) CreateAgency(ctx context.Context, p auth.Principal, ri RequestInfo, n NewAgency) (*store.Agency, error) {
-	ag := &store.Agency{Name: strings.TrimSpace(n.Name), Type: n.Type, Region: n.Region, Regions: n.Regions,
-		National: n.National, Services: n.Services, Languages: n.Languages, Beds: n.Beds}
-	if err := a.Directory.Store.CreateAgency(ctx, ag); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return nil, &FieldError{Field: "name", Rule: "unique", Err: ErrAgencyNameTaken}
-		}
+	ag, err := a.Directory.AddAgency(ctx, n)
+	if err != nil {
 		return nil, err
 	}
 	a.audit(ctx, p, ri, "agency.create")
-	return a.Directory.Store.Agency(ctx, ag.ID)
+	return ag, nil
 }
 
 // UpdateAgency changes what ch sets of an agency (store.ErrNotFound when

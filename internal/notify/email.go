@@ -42,6 +42,10 @@ var kindSubjects = map[string]string{
 	"referral":           "New referral",
 	"decision_needed":    "A decision is needed",
 	"closure_to_approve": "A case closure awaits approval",
+	// Transfers and reopenings (workflows/transfer.go, reopen.go).
+	"case_transferred":      "A case was transferred to your agency",
+	"case_transferred_away": "A case was transferred to another agency",
+	"case_reopened":         "A closed case was reopened",
 }
 
 func subjectOf(kind string) string {

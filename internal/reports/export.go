@@ -34,6 +34,12 @@ const (
 	FieldExploitation  = "vic_TypeOfExploitation"
 	FieldCaseStatus    = "cas_Status"
 	FieldClosureReason = "cas_ReasonForCaseClosure"
+	// FieldLocation (vic_, the victim's record) are the countries where the
+	// person was exploited, FieldCountry (hte_, the historic trafficking
+	// events) every country of the trafficking: those they were moved
+	// through and those where they were exploited (exportcountries.go).
+	FieldLocation = "vic_LocationOfExploitation"
+	FieldCountry  = "hte_Country"
 )
 
 // ExportField describes a field of the export.
@@ -55,6 +61,8 @@ var ExportFields = []ExportField{
 	{FieldExploitation, true, false, "HTCDS multiselect picklist (forced criminality is Other)"},
 	{FieldCaseStatus, true, false, "HTCDS picklist: Active, FollowUp, Closed, ClosedReferred (closed as transferred abroad)"},
 	{FieldClosureReason, true, false, "closure reason code of the SOP"},
+	{FieldLocation, true, true, "ISO 3166-1 alpha-2 codes of the countries where the person was exploited (TM alone: within the country)"},
+	{FieldCountry, true, true, "ISO 3166-1 alpha-2 codes of the countries of the trafficking: those the person was moved through and those where they were exploited"},
 }
 
 // Record is one anonymised case of the export.
@@ -68,16 +76,21 @@ type Record struct {
 	Exploitation  []string `json:"vic_TypeOfExploitation"`
 	CaseStatus    string   `json:"cas_Status"`
 	ClosureReason string   `json:"cas_ReasonForCaseClosure"`
+	// Location and Countries are vic_LocationOfExploitation and hte_Country
+	// (exportcountries.go), withheld ([]) at the last step of the ladder.
+	Location  []string `json:"vic_LocationOfExploitation"`
+	Countries []string `json:"hte_Country"`
 }
 
 func (r Record) quasi() string {
-	return r.Period + "\x00" + r.Area + "\x00" + r.Gender + "\x00" + r.AgeBand + "\x00" + strings.Join(r.Citizenship, ";")
+	return r.Period + "\x00" + r.Area + "\x00" + r.Gender + "\x00" + r.AgeBand + "\x00" + strings.Join(r.Citizenship, ";") +
+		"\x00" + strings.Join(r.Location, ";") + "\x00" + strings.Join(r.Countries, ";")
 }
 
 // QuasiIdentifiers are the export's fields an outsider may know of a
 // person; every combination of them occurs at least K times. The other
 // fields are what is published about the group.
-var QuasiIdentifiers = []string{FieldPeriod, FieldArea, FieldGender, FieldAgeBand, FieldCitizenship}
+var QuasiIdentifiers = []string{FieldPeriod, FieldArea, FieldGender, FieldAgeBand, FieldCitizenship, FieldLocation, FieldCountry}
 
 // ExportQuery selects the cases of an export by opening time.
 type ExportQuery struct {
@@ -118,6 +131,7 @@ var ladder = []string{
 	"region generalised to country",
 	"age bands widened (0-17, 18-26, 27-38, 39+)",
 	"age bands widened to child and adult (0-17, 18+)",
+	stepCountries,
 }
 
 // DefaultRegionCodes are the ISO 3166-2 codes of Turkmenistan's regions.
@@ -185,6 +199,7 @@ func (s *Service) openedCount(ctx context.Context, q ExportQuery) (Value, error)
 
 func htcdsRecord(r store.ReportExportRow, codes map[string]string) Record {
 	rec := Record{Area: r.Region, AgeBand: r.AgeBand, Citizenship: []string{strings.ToUpper(r.Citizenship)}}
+	rec.Location, rec.Countries = exportCountries(r)
 	if c, ok := codes[r.Region]; ok {
 		rec.Area = c
 	}
@@ -260,6 +275,9 @@ func generalise(r Record, month, country string, level int) Record {
 	if level >= 3 {
 		r.AgeBand = widerBand(r.AgeBand, level)
 	}
+	if level >= 5 {
+		r = withoutCountries(r)
+	}
 	return r
 }
 
@@ -290,15 +308,15 @@ func widerBand(band string, level int) string {
 func kAnonymise(base []Record, months []string, country string, k int, maxSuppressed float64) ([]Record, int, Generalisation) {
 	var recs []Record
 	var small map[string]bool
-	level := 0
-	for ; level < len(ladder); level++ {
+	level, last := 0, lastLevel(base)
+	for ; level <= last; level++ {
 		recs = make([]Record, len(base))
 		for i := range base {
 			recs[i] = generalise(base[i], months[i], country, level)
 		}
 		var dropped int
 		small, dropped = smallClasses(recs, k)
-		if float64(dropped) <= maxSuppressed*float64(len(recs)) || level == len(ladder)-1 {
+		if float64(dropped) <= maxSuppressed*float64(len(recs)) || level == last {
 			break
 		}
 	}
@@ -365,7 +383,7 @@ func (x *HTCDSExport) WriteCSV(w io.Writer) error {
 	// today, but a citizenship or closure reason is whatever was stored).
 	for i, r := range x.Records {
 		rec := csvTexts([]string{r.Period, r.Area, r.Gender, r.AgeBand, strings.Join(r.Citizenship, ";"), r.Status,
-			strings.Join(r.Exploitation, ";"), r.CaseStatus, r.ClosureReason})
+			strings.Join(r.Exploitation, ";"), r.CaseStatus, r.ClosureReason, strings.Join(r.Location, ";"), strings.Join(r.Countries, ";")})
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write CSV record %d: %w", i+1, err)
 		}

@@ -90,7 +90,8 @@ func TestExportHTCDSFields(t *testing.T) {
 	}
 	// C8: forwarded on concern, consent withdrawn, closed.
 	want := Record{Period: "2026-03", Area: "TM-L", Gender: "Masculine", AgeBand: "27-30", Citizenship: []string{"TM"},
-		Status: "PossibleVictimOfTrafficking", Exploitation: []string{}, CaseStatus: "Closed", ClosureReason: "consent_withdrawn"}
+		Status: "PossibleVictimOfTrafficking", Exploitation: []string{}, CaseStatus: "Closed", ClosureReason: "consent_withdrawn",
+		Location: []string{}, Countries: []string{}}
 	found := false
 	for _, r := range x.Records {
 		if r.AgeBand == "27-30" {
@@ -127,7 +128,7 @@ func TestExportHTCDSFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(recs[0], ",") != "nrm_RegistrationPeriod,nrm_RegistrationArea,prs_Gender,nrm_AgeBandAtRegistration,prs_Citizenship,vic_TraffickingStatus,vic_TypeOfExploitation,cas_Status,cas_ReasonForCaseClosure" || len(recs) != 6 {
+	if strings.Join(recs[0], ",") != "nrm_RegistrationPeriod,nrm_RegistrationArea,prs_Gender,nrm_AgeBandAtRegistration,prs_Citizenship,vic_TraffickingStatus,vic_TypeOfExploitation,cas_Status,cas_ReasonForCaseClosure,vic_LocationOfExploitation,hte_Country" || len(recs) != 6 {
 		t.Errorf("CSV %v", recs)
 	}
 }

@@ -43,6 +43,7 @@ var StatisticsDefinitions = map[string]string{
 	"closed":                   "cases closed in the period, without the screenings that closed at once (screened_not_opened)",
 	"month":                    "the month of the counted event (opening, decision or closure) in the SOP's time zone",
 	"exploitation":             "a case with several types counts under each: the rows may add up to more than the total",
+	"exploitation_country":     "the countries where the person was exploited (ISO 3166-1 alpha-2; TM alone: within the country); a case with several counts under each, one without any under not_recorded",
 	"sent":                     "referrals first sent in the period",
 	"accepted":                 "of those, referrals a provider accepted",
 	"redirected":               "of those, referrals sent on to another provider at least once",
@@ -52,6 +53,7 @@ var StatisticsDefinitions = map[string]string{
 	"received":                 "referral attempts a provider received in the period = accepted + declined + expired + withdrawn + open",
 	"median_answer_hours":      "median time from sending to an accept or decline, in hours",
 	"p90_answer_hours":         "90th percentile of that time, in hours",
+	"re_trafficked":            "re-trafficking recorded in the period (retrafficking.go): closed cases reopened because the person was trafficked again (reopened) and new cases linked to an earlier case of the same person as re-trafficking (linked); re_trafficked = reopened + linked",
 	"suppression":              "counts from 1 to threshold-1 are withheld (null), and more counts beside them, so that no withheld count can be narrowed to fewer than max(2, threshold-1) possible values from everything published, in this answer and in the answers for every region; zero is always published; see docs/disclosure-control.md",
 }
 
@@ -114,6 +116,15 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	if refErr != nil {
 		return nil, refErr
 	}
+	// Read after the case set, so that it holds every case that does.
+	countries, err := s.Store.StatisticsCountries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	reTrafficked, err := s.Store.ReTraffickingIn(ctx, q.Period.From, q.Period.To) // retrafficking.go
+	if err != nil {
+		return nil, err
+	}
 	// A referral's region is its case's, and a referral sent in the period
 	// belongs to a case open in it: the regions of the case set are every
 	// region with something to count. Were one missing, the unfiltered
@@ -135,8 +146,10 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	c := newCube(s.threshold())
 	slice := func(at coord, region int, refs *store.ReportReferralSet) []*Table {
 		services, agencies := aggregateReferrals(refs, directory, q.Period)
-		tables := append(caseTables(c, at, q.Period, aggregateStatistics(set, q.Period, region)),
-			referralTables(c, at, services, agencies)...)
+		cases := caseTables(c, at, q.Period, aggregateStatistics(set, q.Period, region))
+		cases = append(cases, countryTable(c, at, cases[0].Total, countryRows(countries, q.Period, countryRegion(set, countries, region))))
+		tables := append(cases, referralTables(c, at, services, agencies)...)
+		tables = append(tables, reTraffickingTable(c, at, q.Period, reTrafficked, regions))
 		declareTables(c.p, tables)
 		return tables
 	}

@@ -16,7 +16,7 @@ import (
 // the field was not set). Keys a file leaves out are compared at their
 // defaults, so a diff lists what the engine would do differently.
 type Change struct {
-	Section string // general|calendar|dimension|indicator|screening|service|obligation|closure_reason|decline_reason|completion_outcome|role_agency
+	Section string // general|calendar|dimension|indicator|screening|service|obligation|closure_reason|decline_reason|completion_outcome|attachment_kind|role_agency
 	ID      string // the item's ID (a date for holidays); "" for section-wide fields
 	Field   string
 	From    string
@@ -36,7 +36,7 @@ func (c Change) Kind() string {
 
 // diffSections are the sections of a Change, in the order Diff sorts them.
 var diffSections = []string{"general", "calendar", "dimension", "indicator", "screening", "service", "obligation", "closure_reason",
-	"decline_reason", "completion_outcome", "role_agency"}
+	"decline_reason", "completion_outcome", "attachment_kind", "role_agency"}
 
 // Diff lists what changed from a to b, sorted by section (in the order of
 // the file), then ID, then field. The file name and hash are not compared.
@@ -48,6 +48,7 @@ func Diff(a, b *SOP) []Change {
 	d.field("general", "", "effective_from", dateString(a.EffectiveFrom, &a.Calendar), dateString(b.EffectiveFrom, &b.Calendar))
 	d.field("general", "", "child_age_under", strconv.Itoa(a.ChildAgeUnder), strconv.Itoa(b.ChildAgeUnder))
 	d.field("general", "", "retention.identity_after_closure", a.IdentityRetention.String(), b.IdentityRetention.String())
+	d.field("general", "", "priority_countries", strings.Join(a.PriorityCountries, ", "), strings.Join(b.PriorityCountries, ", "))
 
 	d.field("calendar", "", "timezone", a.Calendar.loc().String(), b.Calendar.loc().String())
 	d.field("calendar", "", "weekend", weekendString(a.Calendar.Weekend), weekendString(b.Calendar.Weekend))
@@ -94,6 +95,7 @@ func Diff(a, b *SOP) []Change {
 	d.set("closure_reason", toSet(a.ClosureReasons), toSet(b.ClosureReasons), "closure reason")
 	d.set("decline_reason", toSet(a.DeclineReasons), toSet(b.DeclineReasons), "decline reason")
 	d.set("completion_outcome", toSet(a.CompletionOutcomes), toSet(b.CompletionOutcomes), "completion outcome")
+	d.set("attachment_kind", toSet(a.AttachmentKinds), toSet(b.AttachmentKinds), "attachment kind")
 	for _, role := range AgencyRoles {
 		d.field("role_agency", role, "agency", a.AgencyFor(role), b.AgencyFor(role))
 	}

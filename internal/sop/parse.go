@@ -427,7 +427,8 @@ func (p *parser) sop(root *yaml.Node) *SOP {
 	s := &SOP{}
 	top := p.mapping(root, "the SOP file", "sop", "version", "title", "effective_from", "calendar",
 		"child_age_under", "dimensions", "indicators", "screening", "services", "obligations",
-		"closure_reasons", "decline_reasons", "completion_outcomes", "role_agencies", "follow_up_after", "retention")
+		"closure_reasons", "decline_reasons", "completion_outcomes", "attachment_kinds", "role_agencies", "follow_up_after", "retention", "reopening",
+		"priority_countries")
 	if top == nil {
 		return s
 	}
@@ -477,8 +478,11 @@ func (p *parser) sop(root *yaml.Node) *SOP {
 	p.closureReasons(s, p.required(top, "closure_reasons", what))
 	s.DeclineReasons = p.codes(top.get("decline_reasons"), "decline_reasons", "decline reason", DefaultDeclineReasons)
 	s.CompletionOutcomes = p.codes(top.get("completion_outcomes"), "completion_outcomes", "completion outcome", DefaultCompletionOutcomes)
+	s.AttachmentKinds = p.codes(top.get("attachment_kinds"), "attachment_kinds", "attachment kind", DefaultAttachmentKinds)
 	p.roleAgencies(s, top.get("role_agencies"))
 	p.followUpAfter(s, top.get("follow_up_after"))
+	p.reopening(s, top.get("reopening"))
+	p.priorityCountries(s, top.get("priority_countries"))
 	if n := p.required(top, "retention", what); n != nil {
 		r := p.mapping(n, "retention", "identity_after_closure")
 		if v := p.required(r, "identity_after_closure", "retention"); v != nil {

@@ -113,6 +113,10 @@ var (
 	DefaultDeclineReasons = []string{"no_capacity", "service_not_available", "outside_area", "language", "eligibility", "conflict_of_interest", "other"}
 	// DefaultCompletionOutcomes: completion_outcomes.
 	DefaultCompletionOutcomes = []string{"service_provided", "partially_provided", "person_left", "not_needed", "other"}
+	// DefaultAttachmentKinds: attachment_kinds, the kinds of file a case's
+	// attachments may be (added with attachments, issue 15: the files of
+	// earlier versions lack the key, and so keep their hashes).
+	DefaultAttachmentKinds = []string{"identity_document", "medical_report", "decision_letter", "other"}
 )
 
 // DefaultBedService counts beds in a file where no service says beds: the
@@ -237,6 +241,9 @@ type SOP struct {
 	// DefaultDeclineReasons, DefaultCompletionOutcomes).
 	DeclineReasons     []string
 	CompletionOutcomes []string
+	// AttachmentKinds are the kinds a file attached to a case may be
+	// (attachment_kinds; default DefaultAttachmentKinds).
+	AttachmentKinds []string
 	// BedService is the service whose accepted referrals hold a bed of the
 	// provider: the one with beds: true, else DefaultBedService if the file
 	// has it and sets beds on no service; "" when no service counts beds.
@@ -244,6 +251,10 @@ type SOP struct {
 	// RoleAgencies maps every AgencyRoles entry to CaseAgency or an agency
 	// type (role_agencies, completed with DefaultAgencyFor).
 	RoleAgencies map[string]string
+	// PriorityCountries are the countries the screening form offers first
+	// for where a person was exploited or moved through (ISO 3166-1
+	// alpha-2, priority_countries; none when the file has no such key).
+	PriorityCountries []string
 	// RecoveryMinimum is derived: the Duration of the protected obligation
 	// that starts on preliminary_positive (the recovery and reflection period).
 	RecoveryMinimum Duration
@@ -251,8 +262,11 @@ type SOP struct {
 	// max_extension in days (default MaxExtension).
 	RecoveryMaxExtensionDays int
 	IdentityRetention        Duration // identity data is destroyed this long after closure
-	Hash                     string   // hex SHA-256 of the file's bytes
-	File                     string
+	// Reopening maps every ReopenReasons entry to the stage a case reopened
+	// for it starts from (reopening, completed with DefaultReopening).
+	Reopening map[string]string
+	Hash      string // hex SHA-256 of the file's bytes
+	File      string
 
 	versionLine int
 }

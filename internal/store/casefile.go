@@ -8,18 +8,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// CaseNote is one sealed note of a case: the text of a command (a reason,
-// the guardian's name) or a note written on its own.
-type CaseNote struct {
-	ID         uuid.UUID `db:"id"`
-	CaseID     uuid.UUID `db:"case_id"`
-	Kind       string    `db:"kind"`
-	AuthorID   uuid.UUID `db:"author_id"`
-	AuthorName string    `db:"author_name"`
-	Body       []byte    `db:"body"`
-	CreatedAt  time.Time `db:"created_at"`
-}
-
 // CaseReferral is a referral of a case with the name of the agency that has it.
 type CaseReferral struct {
 	Referral
@@ -27,25 +15,12 @@ type CaseReferral struct {
 }
 
 const (
-	// The notes of a case, oldest first (case_notes_case_idx).
-	qCaseNotes = `SELECT n.id, n.case_id, n.kind, n.author_id, u.name AS author_name, n.body, n.created_at
-		FROM case_notes n JOIN users u ON u.id = n.author_id
-		WHERE n.case_id = $1 ORDER BY n.created_at, n.id`
 	// A note sent again under the same ID (a retried form) is written once.
 	qInsertNoteOnce = `INSERT INTO case_notes (id, case_id, kind, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO NOTHING`
 	qCaseReferralsNamed = `SELECT r.*, a.name AS agency_name FROM referrals r LEFT JOIN agencies a ON a.id = r.agency_id
 		WHERE r.case_id = $1 ORDER BY r.sent_at, r.id`
 )
-
-// CaseNotes lists a case's notes, sealed, oldest first.
-func (s *Store) CaseNotes(ctx context.Context, caseID uuid.UUID) ([]CaseNote, error) {
-	out := []CaseNote{}
-	if err := s.db.SelectContext(ctx, &out, qCaseNotes, caseID); err != nil {
-		return nil, fmt.Errorf("notes of case %s: %w", caseID, err)
-	}
-	return out, nil
-}
 
 // AddNoteOnce stores a note unless one with its ID is already stored; it
 // reports whether this call wrote it.

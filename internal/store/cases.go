@@ -46,6 +46,18 @@ type Case struct {
 	ClosedAt           *time.Time      `db:"closed_at"`
 	ClosureReason      *string         `db:"closure_reason"`
 	WorkflowStartedAt  *time.Time      `db:"workflow_started_at"`
+
+	// ExploitationCountries and TransitCountries are ISO 3166-1 alpha-2
+	// codes (migration 0022); ["TM"] alone is trafficking within the country.
+	ExploitationCountries Strings `db:"exploitation_countries"`
+	TransitCountries      Strings `db:"transit_countries"`
+
+	// ServiceRegion is the region the case is served in since a transfer
+	// with a region change (nil: Region); ReopenedCount and ReTrafficked
+	// record its reopenings (migration 0024, transfer.go).
+	ServiceRegion *string `db:"service_region"`
+	ReopenedCount int     `db:"reopened_count"`
+	ReTrafficked  bool    `db:"re_trafficked"`
 }
 
 // SealedPerson is the identity of a case's person, each field a ciphertext
@@ -126,9 +138,11 @@ const (
 		ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 RETURNING last`
 	qInsertCase = `INSERT INTO cases (id, number, agency_id, created_by, sop_id, sop_version, sop_hash, stage, child, sex,
 		age_band, citizenship, region, encounter_context, encountered_at, indicators, exploitation, urgent_needs,
+		exploitation_countries, transit_countries,
 		consent_referral, consent_data_sharing, screening_outcome, screening, officer_concern, opened_at, updated_at)
 		VALUES (:id, :number, :agency_id, :created_by, :sop_id, :sop_version, :sop_hash, :stage, :child, :sex,
 		:age_band, :citizenship, :region, :encounter_context, :encountered_at, :indicators, :exploitation, :urgent_needs,
+		:exploitation_countries, :transit_countries,
 		:consent_referral, :consent_data_sharing, :screening_outcome, :screening, :officer_concern, :opened_at, :opened_at)`
 	qInsertPerson = `INSERT INTO persons (case_id, given_name, family_name, birth_date, age_estimate, languages, phone,
 		document_number, place, narrative, officer_concern)

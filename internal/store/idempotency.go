@@ -19,21 +19,29 @@ type IdempotentRequest struct {
 	ContentType *string   `db:"content_type"`
 	Response    []byte    `db:"response"`
 	CreatedAt   time.Time `db:"created_at"`
+	// AbandonedBefore: a claim of the same request still without an answer
+	// and made before this time was left by a process that died (or a
+	// request that outlived every bound): ClaimIdempotencyKey takes it over.
+	AbandonedBefore time.Time `db:"-"`
 }
 
 const (
 	qClaimKey = `INSERT INTO idempotency_keys (user_id, key, method, path, body_hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, key) DO NOTHING`
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, key) DO UPDATE SET created_at = EXCLUDED.created_at
+		WHERE idempotency_keys.status IS NULL AND idempotency_keys.created_at < $7
+		AND idempotency_keys.method = EXCLUDED.method AND idempotency_keys.path = EXCLUDED.path
+		AND idempotency_keys.body_hash = EXCLUDED.body_hash`
 	qGetKey      = `SELECT * FROM idempotency_keys WHERE user_id = $1 AND key = $2`
 	qCompleteKey = `UPDATE idempotency_keys SET status = $3, content_type = $4, response = $5 WHERE user_id = $1 AND key = $2`
 	qReleaseKey  = `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL`
 	qExpireKeys  = `DELETE FROM idempotency_keys WHERE created_at < $1`
 )
 
-// ClaimIdempotencyKey records a new key; when the key exists it returns the
-// stored request instead (claimed false).
+// ClaimIdempotencyKey records a new key, or takes over an abandoned claim
+// of the same request (r.AbandonedBefore); when the key exists otherwise it
+// returns the stored request instead (claimed false).
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, r IdempotentRequest) (claimed bool, existing *IdempotentRequest, err error) {
-	res, err := s.db.ExecContext(ctx, qClaimKey, r.UserID, r.Key, r.Method, r.Path, r.BodyHash, r.CreatedAt)
+	res, err := s.db.ExecContext(ctx, qClaimKey, r.UserID, r.Key, r.Method, r.Path, r.BodyHash, r.CreatedAt, r.AbandonedBefore)
 	if err != nil {
 		return false, nil, fmt.Errorf("idempotency key: %w", err)
 	}

@@ -530,10 +530,14 @@ type ReportExportRow struct {
 	PreliminaryPositive bool      `db:"preliminary_positive"`
 	ConclusivePositive  bool      `db:"conclusive_positive"`
 	NegativeConfirmed   bool      `db:"negative_confirmed"`
+
+	// The countries of exploitation and of transit (ISO 3166-1 alpha-2).
+	ExploitationCountries Strings `db:"exploitation_countries"`
+	TransitCountries      Strings `db:"transit_countries"`
 }
 
 const qExport = `
-	SELECT c.opened_at, c.region, c.sex, c.age_band, c.citizenship, c.exploitation,
+	SELECT c.opened_at, c.region, c.sex, c.age_band, c.citizenship, c.exploitation, c.exploitation_countries, c.transit_countries,
 		c.screening_outcome,
 		c.officer_concern, c.stage, COALESCE(c.closure_reason, '') AS closure_reason,
 		EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.type = 'preliminary_positive') AS preliminary_positive,

@@ -64,6 +64,10 @@ type Transition struct {
 	Events         []Event
 	Obligations    []Obligation
 	Notifications  []Notification
+	// Transfer moves the case to another agency; Reopen opens a closed
+	// case again (transfer.go).
+	Transfer *CaseTransfer
+	Reopen   *CaseReopen
 }
 
 const (
@@ -96,6 +100,11 @@ const (
 // idempotent, so the activity that calls it may retry freely.
 func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// First: the obligations and notifications below resolve the case's
+		// agency from the row.
+		if err := moveOrReopen(ctx, tx, t); err != nil {
+			return err
+		}
 		for _, e := range t.Events {
 			e.Data = eventData(e.Data)
 			if _, err := tx.NamedExecContext(ctx, qInsertEvent, e); err != nil {

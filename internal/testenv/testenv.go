@@ -157,6 +157,12 @@ func StartWith(tb testing.TB, cfg *config.Config, temporalDynamicConfig map[stri
 	if _, err := demo.Seed(ctx, sys.Store, DemoPassword); err != nil {
 		tb.Fatalf("demo data: %v", err)
 	}
+	// Ready as `nrm dev` is before it answers /readyz 200: its worker polls.
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := sys.WaitReady(wctx); err != nil {
+		tb.Fatalf("system not ready: %v", err)
+	}
 	return sys
 }
 

@@ -41,6 +41,8 @@ func (p *Pages) mountAudit(r fiber.Router) {
 var auditActionMsgs = map[string]string{
 	`case.identity.read`:            "audit.action.case_identity_read",
 	`case.notes.read`:               "audit.action.case_notes_read",
+	`case.attachments.read`:         "audit.action.case_attachments_read",
+	`case.attachment.read`:          "audit.action.case_attachment_read",
 	`case.identity.erase`:           "audit.action.case_identity_erase",
 	`case.screening.closed_at_once`: "audit.action.case_screening_closed_at_once",
 	`referral.identity.read`:        "audit.action.referral_identity_read",

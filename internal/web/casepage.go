@@ -35,10 +35,21 @@ type casePage struct {
 	Decisions      []decisionRow
 	Notes          []cases.NoteView
 	ShowNotes      bool
-	Timeline       []eventRow
-	Done           string // message ID of the confirmation of what was just done
+	// NotesNext links the page of the notes after these (casenotes.go);
+	// NotesPaged: these are not the first notes.
+	NotesNext  string
+	NotesPaged bool
+	// Attachments are the case's files for the roles that read them
+	// (attachments.go); nil for others.
+	Attachments *attachmentsSection
+	Timeline    []eventRow
+	Done        string // message ID of the confirmation of what was just done
 	// AuditLink: the user may read the case's audit trail (the competent authority).
 	AuditLink bool
+	// Countries of exploitation and transit, named; History the case's
+	// corrections for the roles that read them (casecorrect.go).
+	Countries caseCountries
+	History   *historySection
 }
 
 // obligationRow is one of the case's deadlines, labelled from the case's SOP
@@ -103,6 +114,10 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 		out.ActionsUnknown = true
 	}
 	out.Actions = actionLinks(id.String(), acts, user)
+	if cases.CanCorrect(user) && v.Person != nil {
+		out.Actions = append(out.Actions, actionLink{Href: "/cases/" + id.String() + "/correct", Label: "action.correct"})
+	}
+	out.Countries = countriesOf(k, pg.Lang)
 
 	refs, err := p.Cases.Referrals(ctx, user, id)
 	if err != nil {
@@ -126,11 +141,16 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 	out.Timeline = p.eventRows(events, procedure, pg.Lang)
 	if auth.SeesIdentity(user) {
 		out.ShowNotes = true
-		if out.Notes, err = p.Cases.Notes(ctx, user, id, ri); err != nil {
+		if err := p.caseNotes(c, user, id, ri, zone, &out); err != nil {
 			return p.errorPage(c, err)
 		}
-		for i := range out.Notes {
-			out.Notes[i].At = out.Notes[i].At.In(zone)
+		if out.Attachments, err = p.caseAttachments(c, user, k, ri, pg.Lang, zone); err != nil {
+			return p.errorPage(c, err)
+		}
+	}
+	if auth.SeesIdentity(user) {
+		if out.History, err = p.caseHistory(c, user, id, ri, zone); err != nil {
+			return p.errorPage(c, err)
 		}
 	}
 	out.AuditLink = user.Is(auth.CompetentAuthority)
@@ -145,7 +165,7 @@ func (p *Pages) casePage(c *fiber.Ctx, pg page) error {
 var doneMessages = []string{workflows.UpdateConsent, workflows.UpdateWithdrawConsent, workflows.UpdateGuardian,
 	workflows.UpdateDecide, workflows.UpdateReview, workflows.UpdateExtendRecovery, workflows.UpdateRefer,
 	workflows.UpdateRequestClosure, workflows.UpdateApproveClosure, workflows.UpdateRejectClosure, workflows.UpdateFollowUp,
-	"note", "erasure"}
+	"note", "erasure", "attachment", "correction", "correction_none", workflows.UpdateTransfer, workflows.UpdateReopen}
 
 func consentState(k *store.Case) string {
 	switch {
@@ -213,6 +233,8 @@ var actionPaths = map[string]string{
 	workflows.UpdateRequestClosure:  "closure",
 	workflows.UpdateApproveClosure:  "closure/approval",
 	workflows.UpdateFollowUp:        "follow-up",
+	workflows.UpdateTransfer:        "transfer", // transfer.go
+	workflows.UpdateReopen:          "reopen",
 }
 
 // decisionRows reads the decisions and their reviews from the timeline.
@@ -260,6 +282,7 @@ func eventData(e store.Event) map[string]string {
 // the SOP labels them (service, obligation) — never free text.
 func (p *Pages) eventRows(events []store.Event, procedure *sop.SOP, lang string) []eventRow {
 	var out []eventRow
+	t := p.msgs.translator(lang)
 	for _, e := range events {
 		data := eventData(e)
 		row := eventRow{Type: e.Type, At: e.At}
@@ -273,6 +296,8 @@ func (p *Pages) eventRows(events []store.Event, procedure *sop.SOP, lang string)
 					row.Detail = def.Label.In(lang)
 				}
 			}
+		default:
+			row.Detail = transferEventDetail(t, e.Type, data)
 		}
 		out = append(out, row)
 	}

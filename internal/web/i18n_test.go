@@ -211,7 +211,7 @@ func markCaseFileCodes(used map[string]bool) {
 		"negative_review_confirmed", "negative_review_overturned", "recovery_extended", "closure_requested", "closure_approved",
 		"closure_rejected", "follow_up_done", "case_closed", "referral_sent", "referral_redirected", "referral_accepted",
 		"referral_declined", "referral_completed", "referral_withdrawn", "referral_progress", "obligation_met",
-		"obligation_breached", "identity_erased"} {
+		"obligation_breached", "identity_erased", "case_transferred", "case_reopened", "case_linked"} {
 		used["event."+e] = true
 	}
 	for _, kind := range []string{workflows.KindPreliminary, workflows.KindConclusive} {
@@ -228,7 +228,7 @@ func markCaseFileCodes(used map[string]bool) {
 	}
 	for _, k := range []string{"note", "consent_withdrawn", "decision", "review", "guardian", "recovery_extension", "referral",
 		"closure_request", "closure_approval", "closure_rejection", "follow_up", "referral_accept", "referral_decline",
-		"referral_progress", "referral_complete"} {
+		"referral_progress", "referral_complete", "transfer", "reopen"} {
 		used["notekind."+k] = true
 	}
 	for _, r := range []string{"reintegrated", "returned_home", "consent_withdrawn", "not_identified", "lost_contact",

@@ -47,6 +47,10 @@ var notificationKinds = map[string]string{
 	"closure_to_approve":                "lists.notification.closure_to_approve",
 	cases.NotificationPossibleDuplicate: "lists.notification.possible_duplicate",
 	cases.NotificationScreeningBurst:    "lists.notification.screening_burst",
+	// Transfers and reopenings (workflows/transfer.go, reopen.go).
+	"case_transferred":      "lists.notification.case_transferred",
+	"case_transferred_away": "lists.notification.case_transferred_away",
+	"case_reopened":         "lists.notification.case_reopened",
 }
 
 // notificationRow is one notification as the page shows it.
@@ -100,6 +104,9 @@ func (p *Pages) notificationsPage(c *fiber.Ctx, pg page) error {
 		href := "/cases/" + n.CaseID.String()
 		if pg.User.Is(auth.Provider) {
 			href = "/referrals"
+		}
+		if n.Kind == "case_transferred_away" { // the agency no longer sees the case (transfer.go)
+			href = "/transferred"
 		}
 		data.Rows = append(data.Rows, notificationRow{ID: n.ID, CaseID: n.CaseID.String(), CaseNumber: n.CaseNumber, Href: href,
 			Text: p.notificationText(t, n), CreatedAt: n.CreatedAt, Unread: n.ReadAt == nil})

@@ -61,6 +61,11 @@ type screeningForm struct {
 	ConsentReferral, ConsentDataSharing                    string // "yes", "no" or "" (not answered)
 	OfficerConcern, Narrative                              string
 	Key                                                    string
+
+	// The countries: the SOP's priority countries ticked, and the codes of
+	// any other typed beside them (screeningcountries.go).
+	ExploitationCountries, TransitCountries           []string
+	ExploitationCountriesOther, TransitCountriesOther string
 }
 
 // readScreening reads the posted form.
@@ -85,7 +90,9 @@ func readScreening(c *fiber.Ctx) screeningForm {
 		Exploitation: multi("exploitation"), UrgentNeeds: multi("urgent_needs"), Indicators: multi("indicators"),
 		ConsentReferral: screeningYesNo(c.FormValue("consent_referral")), ConsentDataSharing: screeningYesNo(c.FormValue("consent_data_sharing")),
 		OfficerConcern: clean(c.FormValue("officer_concern")), Narrative: clean(c.FormValue("narrative")),
-		Key: c.FormValue(screeningKeyField),
+		Key:                   c.FormValue(screeningKeyField),
+		ExploitationCountries: multi("exploitation_countries"), ExploitationCountriesOther: clean(c.FormValue("exploitation_countries_other")),
+		TransitCountries: multi("transit_countries"), TransitCountriesOther: clean(c.FormValue("transit_countries_other")),
 	}
 }
 
@@ -142,6 +149,8 @@ func (f screeningForm) request(loc *time.Location) (req cases.OpenRequest, probl
 	if f.OfficerConcern != "" {
 		req.OfficerConcern = &f.OfficerConcern
 	}
+	req.ExploitationCountries = screeningCountries(f.ExploitationCountries, f.ExploitationCountriesOther)
+	req.TransitCountries = screeningCountries(f.TransitCountries, f.TransitCountriesOther)
 	return req, problems
 }
 
@@ -204,6 +213,7 @@ type screeningData struct {
 	Exploitation []screeningChoice
 	Urgent       []screeningChoice
 	Dimensions   []screeningDimension
+	Countries    []screeningCountryField // the questions on countries (screeningcountries.go)
 	Result       screeningResult
 	TimeZone     string
 	// Offline: what the page needs to keep a screening taken without a
@@ -258,6 +268,7 @@ func (p *Pages) renderScreening(c *fiber.Ctx, pg page, status int, f screeningFo
 		s, _ := active.Service(code)
 		return s.Label.In(pg.Lang)
 	})
+	d.Countries = screeningCountryFields(active, f, t)
 	first := true
 	for _, dim := range active.Dimensions {
 		group := screeningDimension{ID: "dimension-" + dim.ID, Label: dim.Label.In(pg.Lang)}
@@ -464,7 +475,8 @@ var screeningFields = []struct{ path, id string }{
 	{"person.age_estimate", "age_estimate"}, {"person.sex", "sex"}, {"person.citizenship", "citizenship"},
 	{"person.languages", "languages"}, {"person.phone", "phone"}, {"person.document_number", "document_number"},
 	{"encounter.occurred_at", "occurred_at"}, {"encounter.region", "region"}, {"encounter.place", "place"},
-	{"encounter.context", "context"}, {"exploitation", "exploitation"}, {"urgent_needs", "urgent_needs"},
+	{"encounter.context", "context"}, {"exploitation", "exploitation"},
+	{"exploitation_countries", "exploitation_countries"}, {"transit_countries", "transit_countries"}, {"urgent_needs", "urgent_needs"},
 	{"indicators", "indicators"}, {"consent", "consent"}, {"officer_concern", "officer_concern"}, {"narrative", "narrative"},
 }
 
@@ -492,6 +504,10 @@ var screeningMessages = map[string]string{
 	"context *":                  "screening.error.context.required",
 	"consent *":                  "screening.error.consent.required",
 	"officer_concern not_blank":  "screening.error.officer_concern.not_blank",
+	"exploitation_countries max": "screening.error.countries.max",
+	"exploitation_countries *":   "screening.error.countries.unknown",
+	"transit_countries max":      "screening.error.countries.max",
+	"transit_countries *":        "screening.error.countries.unknown",
 	"* max":                      "screening.error.max",
 	"* oneof":                    "screening.error.oneof",
 	"* required":                 "screening.error.required",

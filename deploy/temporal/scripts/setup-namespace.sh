@@ -43,14 +43,28 @@ until t operator cluster health >/dev/null 2>&1; do
 done
 echo "temporal-setup: Temporal is serving"
 
-if t operator namespace describe --namespace "${NAMESPACE}" >/dev/null 2>&1; then
-  echo "temporal-setup: namespace ${NAMESPACE} exists; ensuring retention ${RETENTION}"
-  t operator namespace update --namespace "${NAMESPACE}" --retention "${RETENTION}"
-else
-  echo "temporal-setup: creating namespace ${NAMESPACE} (retention ${RETENTION})"
-  t operator namespace create --namespace "${NAMESPACE}" --retention "${RETENTION}" \
-    --description "National referral mechanism: one CaseWorkflow per case, one ReferralWorkflow per referral"
-fi
+# A frontend that just answered its health check may still refuse the first
+# writes (its persistence or the namespace registry is warming up, as after a
+# restart), so creating or updating the namespace is retried like Temporal's
+# own set-up scripts do, not run once.
+i=0
+until
+  if t operator namespace describe --namespace "${NAMESPACE}" >/dev/null 2>&1; then
+    echo "temporal-setup: namespace ${NAMESPACE} exists; ensuring retention ${RETENTION}"
+    t operator namespace update --namespace "${NAMESPACE}" --retention "${RETENTION}"
+  else
+    echo "temporal-setup: creating namespace ${NAMESPACE} (retention ${RETENTION})"
+    t operator namespace create --namespace "${NAMESPACE}" --retention "${RETENTION}" \
+      --description "National referral mechanism: one CaseWorkflow per case, one ReferralWorkflow per referral"
+  fi
+do
+  i=$((i + 1))
+  if [ "$i" -ge 30 ]; then
+    echo "temporal-setup: could not create or update namespace ${NAMESPACE} after 30 attempts" >&2
+    exit 1
+  fi
+  sleep 2
+done
 
 # A new namespace takes a few seconds to reach every frontend's namespace cache.
 i=0

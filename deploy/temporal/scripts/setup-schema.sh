@@ -18,6 +18,9 @@
 #   SQL_PLUGIN                     postgres12 (read by temporal-sql-tool itself)
 #   TEMPORAL_DBNAME                default: temporal
 #   TEMPORAL_VISIBILITY_DBNAME     default: temporal_visibility
+#   TEMPORAL_SCHEMA_ROOT           default: /etc/temporal/schema/postgresql/v12 (the
+#                                  admin-tools image's; the faults harness, test/faults,
+#                                  points it at the pinned server module's schema/)
 set -eu
 
 : "${SQL_HOST:?SQL_HOST is required}"
@@ -29,7 +32,7 @@ export SQL_HOST SQL_PORT SQL_USER SQL_PASSWORD SQL_PLUGIN
 
 DBNAME="${TEMPORAL_DBNAME:-temporal}"
 VISIBILITY_DBNAME="${TEMPORAL_VISIBILITY_DBNAME:-temporal_visibility}"
-SCHEMA_ROOT=/etc/temporal/schema/postgresql/v12
+SCHEMA_ROOT="${TEMPORAL_SCHEMA_ROOT:-/etc/temporal/schema/postgresql/v12}"
 
 echo "temporal-schema: waiting for PostgreSQL at ${SQL_HOST}:${SQL_PORT}"
 i=0
