@@ -131,3 +131,15 @@ func TestDevSignInAtFirstReady(t *testing.T) {
 		t.Error("the API still answers after nrm dev stopped")
 	}
 }
+
+// TestVersion: `-ldflags "-X main.version=..."` (the Dockerfile's
+// NRM_VERSION) sets what `nrm version` prints; unset it is "dev".
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"version"}, strings.NewReader(""), &out, &errb); code != 0 || out.String() != "nrm "+version+"\n" {
+		t.Errorf("nrm version: exit %d, %q %q", code, out.String(), errb.String())
+	}
+	if version != "dev" {
+		t.Errorf("version %q without -ldflags, want dev", version)
+	}
+}

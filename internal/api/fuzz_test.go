@@ -37,7 +37,8 @@ import (
 // uuid.MustParse-s parses).
 //
 // Seed corpora: testdata/fuzz/<FuzzName>/. Run one target with
-//   go test ./internal/api -run '^$' -fuzz '^FuzzDecodeLogin$' -fuzztime 15s
+//   go test -tags fuzzing ./internal/api -run '^$' -fuzz '^FuzzDecodeLogin$' -fuzztime 15s
+// (the tag leaves the tests that start the whole system out of the build).
 
 // fuzzBodyLimit is small so that the 413 path is reachable from the corpus.
 const fuzzBodyLimit = 8 << 10

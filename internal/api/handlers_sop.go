@@ -30,6 +30,11 @@ type sopJSON struct {
 	// PriorityCountries: the countries a screening form offers first (ISO
 	// 3166-1 alpha-2); empty when the version names none.
 	PriorityCountries []string `json:"priority_countries"`
+	// AttachmentKinds: the kinds a case's attachments may have.
+	AttachmentKinds []string `json:"attachment_kinds"`
+	// Reopening: the stage a closed case reopened for each reason starts
+	// from (every reason, the defaults filled in).
+	Reopening map[string]string `json:"reopening"`
 }
 
 type sopDimension struct {
@@ -90,7 +95,11 @@ func sopOf(s *sop.SOP, active bool) sopJSON {
 		EffectiveFrom: s.EffectiveFrom.Format(time.DateOnly), Languages: sop.Languages, ChildAgeUnder: s.ChildAgeUnder,
 		ClosureReasons: nonNil(s.ClosureReasons), DeclineReasons: nonNil(s.DeclineReasons), CompletionOutcomes: nonNil(s.CompletionOutcomes),
 		Dimensions: []sopDimension{}, Indicators: []sopIndicator{}, Services: []sopService{}, Obligations: []sopObligation{},
-		PriorityCountries: nonNil(s.PriorityCountries)}
+		PriorityCountries: nonNil(s.PriorityCountries), AttachmentKinds: nonNil(s.AttachmentKinds),
+		Reopening: map[string]string{}}
+	for _, reason := range sop.ReopenReasons {
+		out.Reopening[reason] = s.ReopenStage(reason)
+	}
 	for _, d := range s.Dimensions {
 		out.Dimensions = append(out.Dimensions, sopDimension{ID: d.ID, Label: d.Label})
 	}

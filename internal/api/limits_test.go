@@ -1,3 +1,10 @@
+// The whole system (testenv: PostgreSQL, an embedded Temporal server) is
+// left out of fuzzing builds (-tags fuzzing, .ci/run), so that fuzzing this
+// package's decoders does not build the Temporal server with the fuzzer's
+// instrumentation.
+
+//go:build !fuzzing
+
 package api_test
 
 import (

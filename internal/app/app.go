@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -118,14 +119,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 	sys.Vault = &identity.Vault{Store: sys.Store, Keys: sys.Keys}
 	hostPort := cfg.TemporalAddress
 	if parts.EmbeddedTemporal {
-		dev, err := devtemporal.Start(devtemporal.Options{
+		opts := devtemporal.Options{
 			DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.sqlite"),
 			Addr:             cfg.TemporalAddr,
 			Namespace:        cfg.TemporalNamespace,
 			SearchAttributes: SearchAttributes,
 			Logger:           quietTemporal(log),
 			DynamicConfig:    parts.TemporalDynamicConfig,
-		})
+		}
+		dev, err := devtemporal.Start(opts)
+		// The embedded server's internal ports are picked at random and
+		// bound a moment later; another process may take one in between
+		// (seen when `nrm dev` restarts after a kill -9 on a busy
+		// machine). Picking again is all it takes.
+		for attempt := 1; err != nil && strings.Contains(err.Error(), "address already in use") && attempt < 3; attempt++ {
+			log.Warn("embedded Temporal: a port was taken meanwhile; starting again", "error", err.Error())
+			dev, err = devtemporal.Start(opts)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +238,7 @@ func (s *System) startAPI(cfg *config.Config) error {
 	s.API = api.New(api.Deps{Store: s.Store, Sessions: sessions, Cases: s.Cases, Directory: dir, Inbox: inbox,
 		Notifications: notifications, TrustedProxies: cfg.TrustedProxies, Temporal: s.Temporal, Log: s.Log, BodyLimit: cfg.BodyLimit,
 		Codec: crypto.NewPayloadCodec(s.Keys), CSRFKey: s.Keys.CSRFKey(), Limits: api.Limits{LoginPerMinute: cfg.LoginRate, UserPerMinute: cfg.UserRate},
-		Reports: pages.Reports, Ready: s.readiness,
+		Reports: pages.Reports, Ready: s.Readiness,
 		Metrics: s.Metrics, MetricsToken: cfg.MetricsToken, Keys: s.Keys, Webhooks: s.webhooks,
 		Pages: func(r fiber.Router, srv *api.Server) { pages.Mount(r, srv) }})
 	// The read-model gauges are the same whichever process reports them:

@@ -66,9 +66,6 @@ func (s *System) Readiness(ctx context.Context) (checks map[string]string, ok bo
 	return checks, ok
 }
 
-// readiness is Readiness for the API's /readyz.
-func (s *System) readiness(ctx context.Context) (map[string]string, bool) { return s.Readiness(ctx) }
-
 // workerProblem is "" once Temporal has seen this process's worker poll its
 // task queue for workflow tasks (asked until it has: a poller that started
 // keeps polling, and a Temporal outage shows in the temporal check).

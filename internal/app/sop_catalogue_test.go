@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/nrm-tm/nrm/internal/sop"
 	"github.com/nrm-tm/nrm/internal/testenv"
 )
 
@@ -19,11 +21,14 @@ type catalogueBody struct {
 		ID    string            `json:"id"`
 		Label map[string]string `json:"label"`
 	} `json:"services"`
-	DeclineReasons []string `json:"decline_reasons"`
+	DeclineReasons  []string          `json:"decline_reasons"`
+	AttachmentKinds []string          `json:"attachment_kinds"`
+	Reopening       map[string]string `json:"reopening"`
 }
 
 // GET /api/v1/sop lists every indicator of the SOP in force with its labels
-// in the three languages, for any signed-in user; a named version too.
+// in the three languages, its attachment kinds and the stage each reopening
+// reason starts from, for any signed-in user; a named version too.
 func TestSOPCatalogue(t *testing.T) {
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
@@ -48,6 +53,17 @@ func TestSOPCatalogue(t *testing.T) {
 	}
 	if len(got.Services) == 0 || len(got.DeclineReasons) == 0 {
 		t.Errorf("services %d, decline reasons %d: want the SOP's lists", len(got.Services), len(got.DeclineReasons))
+	}
+	if !slices.Equal(got.AttachmentKinds, active.AttachmentKinds) || len(got.AttachmentKinds) == 0 {
+		t.Errorf("attachment kinds %v, want the SOP's %v", got.AttachmentKinds, active.AttachmentKinds)
+	}
+	if len(got.Reopening) != len(sop.ReopenReasons) {
+		t.Errorf("reopening %v: want a stage for each of %v", got.Reopening, sop.ReopenReasons)
+	}
+	for _, reason := range sop.ReopenReasons {
+		if got.Reopening[reason] != active.ReopenStage(reason) {
+			t.Errorf("reopening %s starts from %q, the SOP says %q", reason, got.Reopening[reason], active.ReopenStage(reason))
+		}
 	}
 	var named catalogueBody
 	mustStatus(t, "sop 2026.1", shelter.Do(t, "GET", "/api/v1/sop/2026.1", nil, &named), http.StatusOK)

@@ -185,6 +185,8 @@ func (s *Service) OpenWith(ctx context.Context, p auth.Principal, req OpenReques
 		notes[i].RecipientAgencyType = active.AgencyFor(notes[i].RecipientRole)
 	}
 	year := now.In(active.Calendar.Location).Year()
+	// recorded: an earlier attempt of this keyed request recorded the case;
+	// it is answered again (its workflow started if it was not).
 	recorded := false
 	if err := s.Store.CreateCase(ctx, c, sealed, s.Prefix, year, notes...); err != nil {
 		earlier, ok := s.openedBefore(ctx, p, retry, c.ID, err)

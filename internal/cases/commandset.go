@@ -80,6 +80,23 @@ func FollowUpDone(caseID uuid.UUID, note string) Command {
 	return bare(caseID, workflows.UpdateFollowUp, optionalNote("follow_up", note))
 }
 
+// TransferCase hands a case to another agency (its reason in the note).
+func TransferCase(caseID, agencyID uuid.UUID, region, reason string) Command {
+	return Command{CaseID: caseID, Update: workflows.UpdateTransfer, Note: &Note{Kind: "transfer", Body: reason},
+		Arg: func(wc workflows.Command) any {
+			return workflows.TransferCommand{Command: wc, AgencyID: agencyID.String(), Region: region}
+		}}
+}
+
+// ReopenCase reopens a closed case for reason; decisionID names the
+// positive preliminary decision a reopening into recovery records.
+func ReopenCase(caseID uuid.UUID, reason, decisionID, note string) Command {
+	return Command{CaseID: caseID, Update: workflows.UpdateReopen, Note: optionalNote("reopen", note),
+		Arg: func(wc workflows.Command) any {
+			return workflows.ReopenCommand{Command: wc, Reason: reason, DecisionID: decisionID}
+		}}
+}
+
 func bare(caseID uuid.UUID, update string, note *Note) Command {
 	return Command{CaseID: caseID, Update: update, Note: note, Arg: func(wc workflows.Command) any { return wc }}
 }

@@ -39,14 +39,6 @@ type Transferred struct {
 	ID, Number, Stage, AgencyID, Region string
 }
 
-// TransferCase hands a case to another agency (its reason in the note).
-func TransferCase(caseID, agencyID uuid.UUID, region, reason string) Command {
-	return Command{CaseID: caseID, Update: workflows.UpdateTransfer, Note: &Note{Kind: "transfer", Body: reason},
-		Arg: func(wc workflows.Command) any {
-			return workflows.TransferCommand{Command: wc, AgencyID: agencyID.String(), Region: region}
-		}}
-}
-
 // serviceRegion is the region a case is served in: where it was registered,
 // or where a transfer moved it.
 func serviceRegion(c *store.Case) string {
@@ -269,13 +261,4 @@ func (s *Service) checkRetention(ctx context.Context, c *store.Case) error {
 		return &RuleError{Rule: "identity_gone", Detail: "this case keeps no personal data; it cannot be reopened"}
 	}
 	return nil
-}
-
-// ReopenCase reopens a closed case for reason; decisionID names the
-// positive preliminary decision a reopening into recovery records.
-func ReopenCase(caseID uuid.UUID, reason, decisionID, note string) Command {
-	return Command{CaseID: caseID, Update: workflows.UpdateReopen, Note: optionalNote("reopen", note),
-		Arg: func(wc workflows.Command) any {
-			return workflows.ReopenCommand{Command: wc, Reason: reason, DecisionID: decisionID}
-		}}
 }

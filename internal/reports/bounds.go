@@ -84,7 +84,9 @@ type change struct {
 // log is not nil, it records every change, so that the caller can undo them.
 func propagateFrom(b []interval, rels []relation, byCell [][]int, start []int, log *[]change) error {
 	queue := make([]int, 0, len(start))
-	queued := make(map[int]bool, len(start))
+	// A slice, not a map: this runs once per complement tried, and the
+	// map's hashing was most of the protection's time.
+	queued := make([]bool, len(rels))
 	for _, i := range start {
 		if !queued[i] {
 			queue = append(queue, i)

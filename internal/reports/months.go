@@ -143,7 +143,7 @@ func (s *Service) readComplianceMonths(ctx context.Context, p Period, f store.Co
 		return nil, 0, err
 	}
 	out := make([][]*complianceCell, len(months))
-	var todo []int
+	var unkept []int
 	for i, m := range months {
 		found := false
 		for _, k := range kept {
@@ -155,13 +155,13 @@ func (s *Service) readComplianceMonths(ctx context.Context, p Period, f store.Co
 			}
 		}
 		if !found {
-			todo = append(todo, i)
+			unkept = append(unkept, i)
 		}
 	}
 	errs := make([]error, len(months))
 	sem := make(chan struct{}, complianceParts)
 	var wg sync.WaitGroup
-	for _, i := range todo {
+	for _, i := range unkept {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -175,7 +175,7 @@ func (s *Service) readComplianceMonths(ctx context.Context, p Period, f store.Co
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}
-	return out, len(todo), nil
+	return out, len(unkept), nil
 }
 
 // readComplianceMonth reads a month's instances into cells, keeping them

@@ -144,6 +144,92 @@ func (p *protector) protect() error {
 	if p.threshold <= 1 {
 		return nil
 	}
+	parts := p.components()
+	if len(parts) == 1 {
+		return p.protectConnected()
+	}
+	for _, cells := range parts {
+		sub := p.restricted(cells)
+		if err := sub.protectConnected(); err != nil {
+			return err
+		}
+		for i, c := range cells {
+			p.status[c] = sub.status[i]
+		}
+	}
+	return nil
+}
+
+// components splits the cells into the sets no relation joins (the tables
+// of one obligation, say, share no relation with another's). Each set is
+// protected on its own: what is withheld in one never changes an interval
+// in another, so the outcome is the same as protecting them together, and
+// the attack's rounds, which start from scratch each time, run over one
+// set's relations instead of all of them.
+func (p *protector) components() [][]int {
+	root := make([]int, len(p.vals))
+	for i := range root {
+		root[i] = i
+	}
+	var find func(int) int
+	find = func(c int) int {
+		for root[c] != c {
+			root[c] = root[root[c]]
+			c = root[c]
+		}
+		return c
+	}
+	for _, r := range p.rels {
+		for _, c := range r.parts {
+			if a, b := find(c), find(r.total); a != b {
+				root[a] = b
+			}
+		}
+	}
+	index := map[int]int{}
+	var out [][]int
+	for c := range p.vals {
+		rc := find(c)
+		i, ok := index[rc]
+		if !ok {
+			i = len(out)
+			index[rc] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], c)
+	}
+	return out
+}
+
+// restricted is a protector of the cells (in increasing order, a union of
+// components) and the relations among them, numbered anew, with their
+// statuses so far.
+func (p *protector) restricted(cells []int) *protector {
+	local := make(map[int]int, len(cells))
+	sub := &protector{threshold: p.threshold}
+	for i, c := range cells {
+		local[c] = i
+		sub.vals = append(sub.vals, p.vals[c])
+		sub.status = append(sub.status, p.status[c])
+		sub.depth = append(sub.depth, p.depth[c])
+	}
+	for _, r := range p.rels {
+		t, ok := local[r.total]
+		if !ok {
+			continue
+		}
+		parts := make([]int, len(r.parts))
+		for i, c := range r.parts {
+			parts[i] = local[c]
+		}
+		sub.rels = append(sub.rels, relation{total: t, parts: parts, overlap: r.overlap})
+	}
+	return sub
+}
+
+// protectConnected is the secondary suppression of protect, once the
+// primary is done.
+func (p *protector) protectConnected() error {
 	p.byCell = indexRelations(len(p.vals), p.rels)
 	byCell := p.byCell
 	for changed := true; changed; {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -545,5 +546,56 @@ func TestStatSuppressionRandomCube(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("case %d (threshold %d, %d people in %d regions) failed", n, threshold, len(people), regions)
 		}
+	}
+}
+
+// TestStatSuppressionByComponents: protecting the sets of cells no relation
+// joins one by one withholds exactly what protecting them together does.
+func TestStatSuppressionByComponents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 200; n++ {
+		threshold := 2 + rng.IntN(8)
+		p := newProtector(threshold)
+		var tables []*Table
+		sets := 2 + rng.IntN(4)
+		for i := range sets {
+			var set []*Table
+			switch rng.IntN(3) {
+			case 0:
+				set = []*Table{grid(p, "g", randomCounts(rng, 1+rng.IntN(6), 1+rng.IntN(5), threshold))}
+			case 1:
+				set = sharedTotalTables(p, rng, threshold)
+			case 2:
+				set = nestedTables(p, rng, threshold)
+			}
+			for _, tb := range set { // tables of one group are related
+				tb.ID, tb.Group = fmt.Sprintf("%s/%d", tb.ID, i), fmt.Sprintf("%s/%d", tb.Group, i)
+				if tb.Nested != nil {
+					tb.Nested.Table = fmt.Sprintf("%s/%d", tb.Nested.Table, i)
+				}
+			}
+			tables = append(tables, set...)
+		}
+		declareTables(p, tables)
+		whole := &protector{threshold: p.threshold, vals: slices.Clone(p.vals), status: slices.Clone(p.status),
+			depth: slices.Clone(p.depth), rels: slices.Clone(p.rels)}
+		if got := len(p.components()); got < sets {
+			t.Fatalf("case %d: %d components of %d unrelated sets", n, got, sets)
+		}
+		if err := p.protect(); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range whole.vals {
+			if v > 0 && v < whole.threshold {
+				whole.status[i] = primary
+			}
+		}
+		if err := whole.protectConnected(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.status, whole.status) {
+			t.Fatalf("case %d (threshold %d): by components %v, together %v", n, threshold, p.status, whole.status)
+		}
+		attackProtector(t, p)
 	}
 }

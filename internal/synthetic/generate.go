@@ -51,7 +51,12 @@ var (
 	adultTypes = []weighted[string]{{"labour", 52}, {"sexual", 26}, {"domestic_servitude", 7}, {"forced_marriage", 5},
 		{"forced_criminality", 3}, {"forced_begging", 2}, {"organ_removal", 0.5}, {"other", 4.5}}
 	childTypes = []weighted[string]{{"labour", 30}, {"forced_begging", 25}, {"sexual", 20}, {"forced_marriage", 15}, {"forced_criminality", 5}, {"other", 5}}
-	reasons    = []weighted[string]{{"reintegrated", 48}, {"returned_home", 20}, {"lost_contact", 15}, {"transferred_abroad", 5},
+	// Where the person was exploited: mostly abroad (TM alone is trafficking
+	// within the country), and the countries crossed on the way there.
+	destinations = []weighted[string]{{"TR", 38}, {"RU", 24}, {"AE", 11}, {"TM", 13}, {"KZ", 5}, {"CY", 2}, {"IR", 2}, {"UZ", 2},
+		{"DE", 1}, {"IN", 1}, {"CN", 1}}
+	transits = []weighted[string]{{"UZ", 30}, {"KZ", 25}, {"AZ", 20}, {"IR", 15}, {"GE", 10}}
+	reasons  = []weighted[string]{{"reintegrated", 48}, {"returned_home", 20}, {"lost_contact", 15}, {"transferred_abroad", 5},
 		{"other", 11}, {"deceased", 1}}
 	// Month of the year → relative number of cases (labour migration peaks in summer).
 	seasonality = [12]float64{0.7, 0.7, 0.85, 1.0, 1.15, 1.3, 1.35, 1.3, 1.2, 1.0, 0.85, 0.75}
@@ -106,17 +111,19 @@ type kase struct {
 	opened       time.Time
 	indicators   []string
 	exploitation []string
-	urgent       []string
-	consent      *bool
-	outcome      string
-	screening    []byte
-	concern      bool
-	stage        string
-	stages       []stageAt
-	closed       *time.Time
-	reason       string
-	events       []event
-	referrals    []*referral
+	// countries of exploitation and transit (ISO 3166-1 alpha-2)
+	countries, transit []string
+	urgent             []string
+	consent            *bool
+	outcome            string
+	screening          []byte
+	concern            bool
+	stage              string
+	stages             []stageAt
+	closed             *time.Time
+	reason             string
+	events             []event
+	referrals          []*referral
 	// limit: nothing happens after it (now, or the withdrawal of consent).
 	limit time.Time
 }
@@ -302,6 +309,7 @@ func (g *generator) generate() *kase {
 			k.exploitation = append(k.exploitation, x)
 		}
 	}
+	k.countries, k.transit = g.where()
 	if g.chance(0.42) {
 		k.urgent = append(k.urgent, "shelter")
 	}
@@ -311,6 +319,22 @@ func (g *generator) generate() *kase {
 	g.screen(k)
 	g.timeline(k)
 	return k
+}
+
+// where draws the countries of exploitation (a second one now and then)
+// and, for exploitation abroad, the countries crossed on the way (often
+// none recorded).
+func (g *generator) where() (exploited, transit []string) {
+	exploited = []string{pick(g.rng, destinations)}
+	if g.chance(0.06) {
+		if c := pick(g.rng, destinations); c != exploited[0] && c != "TM" && exploited[0] != "TM" {
+			exploited = append(exploited, c)
+		}
+	}
+	if exploited[0] != "TM" && g.chance(0.35) {
+		transit = []string{pick(g.rng, transits)}
+	}
+	return exploited, transit
 }
 
 // screen draws indicators that make a presumed victim (about 80 %) or not,

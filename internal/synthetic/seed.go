@@ -138,7 +138,7 @@ type batch struct {
 
 var (
 	caseColumns = []string{"id", "number", "agency_id", "created_by", "sop_id", "sop_version", "sop_hash", "stage", "child", "sex",
-		"age_band", "citizenship", "region", "encounter_context", "encountered_at", "indicators", "exploitation", "urgent_needs",
+		"age_band", "citizenship", "region", "encounter_context", "encountered_at", "indicators", "exploitation", "exploitation_countries", "transit_countries", "urgent_needs",
 		"consent_referral", "consent_data_sharing", "screening_outcome", "screening", "officer_concern", "opened_at", "updated_at",
 		"closed_at", "closure_reason", "workflow_started_at"}
 	eventColumns      = []string{"id", "seq", "case_id", "type", "at", "actor_id", "data"}
@@ -190,7 +190,7 @@ func (b *batch) add(k *kase, instances []reports.Instance, dir *directory) {
 	}
 	b.cases = append(b.cases, []any{pgID(k.id), k.number, pgID(k.agency.ID), pgID(k.agency.UserID), k.version.ID, k.version.Version,
 		k.version.Hash, k.stage, k.child, k.sex, k.band, k.citizenship, k.region, k.context, k.encountered, k.indicators,
-		k.exploitation, append([]string{}, k.urgent...), k.consent, consentData, k.outcome, k.screening, k.concern, k.opened,
+		k.exploitation, append([]string{}, k.countries...), append([]string{}, k.transit...), append([]string{}, k.urgent...), k.consent, consentData, k.outcome, k.screening, k.concern, k.opened,
 		updated, k.closed, nullString(k.reason), k.opened})
 	answer, _ := k.version.Obligation("referral_answer")
 	for _, in := range instances {

@@ -38,7 +38,7 @@ func realSOPs(t testing.TB) *sop.Set {
 // TestSyntheticHistory seeds a small history and checks that it looks like
 // what the workflows write: both tracks, both SOP versions, deadlines met,
 // late, breached, cancelled and pending, closures, referrals redirected and
-// unrouted — and no identity rows.
+// unrouted, countries of exploitation abroad and within — and no identity rows.
 func TestSyntheticHistory(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
@@ -98,6 +98,10 @@ func TestSyntheticHistory(t *testing.T) {
 		{"expired attempts", `SELECT count(*) FROM referral_attempts WHERE answer = 'expired'`, 200},
 		{"regions", `SELECT count(DISTINCT region) FROM cases`, 6},
 		{"months", `SELECT count(DISTINCT date_trunc('month', opened_at)) FROM cases`, 22},
+		{"exploited abroad", `SELECT count(*) FROM cases WHERE exploitation_countries && ARRAY['TR', 'RU', 'AE']`, 1500},
+		{"exploited within the country", `SELECT count(*) FROM cases WHERE exploitation_countries = ARRAY['TM']`, 200},
+		{"countries of exploitation", `SELECT count(DISTINCT c) FROM cases, unnest(exploitation_countries) c`, 8},
+		{"crossed a transit country", `SELECT count(*) FROM cases WHERE cardinality(transit_countries) > 0`, 500},
 	} {
 		if n := count(c.q); n < c.min {
 			t.Errorf("%s: %d, want at least %d", c.what, n, c.min)
@@ -108,6 +112,10 @@ func TestSyntheticHistory(t *testing.T) {
 		OR (status = 'breached' AND breached_at IS NULL) OR (status = 'cancelled' AND cancelled_at IS NULL)
 		OR (status = 'met' AND met_at > due_at) OR (status = 'breached' AND breached_at <> due_at) OR met_at > $1 OR breached_at > $1`, now); n != 0 {
 		t.Errorf("%d obligation rows are inconsistent", n)
+	}
+	if n := count(`SELECT count(*) FROM cases WHERE cardinality(exploitation_countries) = 0
+		OR ('TM' = ANY(exploitation_countries) AND (cardinality(exploitation_countries) > 1 OR cardinality(transit_countries) > 0))`); n != 0 {
+		t.Errorf("%d cases without a country of exploitation, or exploited within the country with others or a transit", n)
 	}
 	if n := count(`SELECT count(*) FROM case_events WHERE at > $1`, now); n != 0 {
 		t.Errorf("%d events after the end of the history", n)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -20,6 +19,8 @@ import (
 // while cases are being opened, then started again; the client retries
 // what failed with its Idempotency-Keys.
 type DevKill struct {
+	// Bin is the nrm binary (BuildNRM).
+	Bin         string
 	Repo, Dir   string
 	DatabaseURL string // an empty database of its own
 	Cases       int
@@ -37,12 +38,7 @@ type DevKill struct {
 
 // Run runs the scenario and checks it.
 func (d *DevKill) Run(ctx context.Context) error {
-	bin := filepath.Join(d.Dir, "nrm")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/nrm")
-	build.Dir = d.Repo
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
-	}
+	bin := d.Bin
 	ports, err := freePorts(2)
 	if err != nil {
 		return err
@@ -73,6 +69,9 @@ func (d *DevKill) Run(ctx context.Context) error {
 	}
 	load := &Load{Client: c, Users: Users{Officer: token}}
 	killed := make(chan error, 1)
+	// A failed restart ends the load at once: nothing would answer it.
+	ctx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
 	go func() {
 		for load.Opened.Load() < int64(d.KillAfter) {
 			time.Sleep(20 * time.Millisecond)
@@ -82,7 +81,11 @@ func (d *DevKill) Run(ctx context.Context) error {
 		err := Restart(ctx, dev, true, 2*time.Second)
 		d.Back = time.Now()
 		faults.Add(Fault{Name: "kill -9 nrm dev", Start: d.Killed, End: d.Back, Err: err})
-		d.logf("nrm dev ready again after %s", d.Back.Sub(d.Killed).Round(time.Millisecond))
+		if err != nil {
+			stopLoad()
+		} else {
+			d.logf("nrm dev ready again after %s", d.Back.Sub(d.Killed).Round(time.Millisecond))
+		}
 		killed <- err
 	}()
 	// Every case of this load stops at its opening.

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -66,6 +67,47 @@ type Injector struct {
 	// (pg_ctlcluster) instead of cutting the run's databases off: only
 	// where no one else uses this PostgreSQL.
 	PostgresRestart bool
+
+	mu sync.Mutex
+	// Readiness lists what /readyz answered while a dependency was away
+	// (want 503) and whether every process became ready again by itself
+	// afterwards (want 200, no restart).
+	Readiness []string
+	// ReadinessChecked counts the /readyz observations.
+	ReadinessChecked int
+}
+
+// observeReadiness asks every NRM process's /readyz: during an outage each
+// must answer 503; after it, each must answer 200 again within a minute
+// without having been restarted.
+func (in *Injector) observeReadiness(ctx context.Context, what string, during bool) {
+	procs := append(append([]*Proc{}, in.T.APIs...), in.T.Workers...)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, p := range procs {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			status := 0
+			if resp, err := client.Get(p.Ready); err == nil {
+				status = resp.StatusCode
+				resp.Body.Close()
+			}
+			ok := (during && status == http.StatusServiceUnavailable) || (!during && status == http.StatusOK)
+			if ok || during || time.Now().After(deadline) || ctx.Err() != nil {
+				in.mu.Lock()
+				in.ReadinessChecked++
+				if !ok {
+					when := "after"
+					if during {
+						when = "during"
+					}
+					in.Readiness = append(in.Readiness, fmt.Sprintf("%s: %s /readyz answered %d %s it", what, p.Name, status, when))
+				}
+				in.mu.Unlock()
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }
 
 // run records a fault around f.
@@ -99,6 +141,7 @@ func (in *Injector) KillAPI(ctx context.Context, i int) error {
 func (in *Injector) RestartTemporal(ctx context.Context) error {
 	return in.run("restart Temporal", func() error {
 		in.T.Temporal.Stop(60 * time.Second)
+		in.observeReadiness(ctx, "Temporal stopped", true)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -107,7 +150,11 @@ func (in *Injector) RestartTemporal(ctx context.Context) error {
 		if err := in.T.Temporal.Start(); err != nil {
 			return err
 		}
-		return in.T.WaitTemporal(ctx)
+		if err := in.T.WaitTemporal(ctx); err != nil {
+			return err
+		}
+		in.observeReadiness(ctx, "Temporal back", false)
+		return nil
 	})
 }
 
@@ -126,7 +173,11 @@ func (in *Injector) PostgresOutage(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("pg_ctlcluster restart: %w: %s", err, out)
 			}
-			return waitPostgres(ctx, in.T.opts.PostgresURL)
+			if err := waitPostgres(ctx, in.T.opts.PostgresURL); err != nil {
+				return err
+			}
+			in.observeReadiness(ctx, "PostgreSQL restarted", false)
+			return nil
 		})
 	}
 	dbs := []string{in.T.NRMDB, in.T.TemporalDB, in.T.VisibilityDB}
@@ -139,6 +190,7 @@ func (in *Injector) PostgresOutage(ctx context.Context) error {
 		if err := psql(ctx, in.T.opts.PostgresURL, b.String()); err != nil {
 			return err
 		}
+		in.observeReadiness(ctx, "PostgreSQL cut off", true)
 		select {
 		case <-ctx.Done():
 		case <-time.After(in.Outage):
@@ -147,7 +199,11 @@ func (in *Injector) PostgresOutage(ctx context.Context) error {
 		for _, db := range dbs {
 			fmt.Fprintf(&b, "ALTER DATABASE %s ALLOW_CONNECTIONS true;\n", db)
 		}
-		return psql(context.WithoutCancel(ctx), in.T.opts.PostgresURL, b.String())
+		if err := psql(context.WithoutCancel(ctx), in.T.opts.PostgresURL, b.String()); err != nil {
+			return err
+		}
+		in.observeReadiness(ctx, "PostgreSQL back", false)
+		return nil
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,36 @@ var (
 	keep        = flag.String("faults.dir", "", "keep binaries and logs in this directory (default: a temporary one)")
 )
 
+// The nrm binary both tests run, built once.
+var nrmBin struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if nrmBin.dir != "" {
+		os.RemoveAll(nrmBin.dir)
+	}
+	os.Exit(code)
+}
+
+func nrmBinary(t *testing.T) string {
+	t.Helper()
+	nrmBin.once.Do(func() {
+		if nrmBin.dir, nrmBin.err = os.MkdirTemp("", "nrm-faults-"); nrmBin.err == nil {
+			nrmBin.path, nrmBin.err = BuildNRM(context.Background(), testenv.RepoRoot(), nrmBin.dir)
+		}
+	})
+	if nrmBin.err != nil {
+		t.Fatal(nrmBin.err)
+	}
+	return nrmBin.path
+}
+
 func options(t *testing.T) Options {
 	dir := *keep
 	if dir == "" {
@@ -38,13 +69,14 @@ func options(t *testing.T) Options {
 		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	}
 	return Options{Repo: testenv.RepoRoot(), Dir: dir, PostgresURL: server, HistoryShards: *shards,
-		SOP: testenv.FastSOP(), Logf: t.Logf}
+		SOP: testenv.FastSOP(), NRM: nrmBinary(t), Logf: t.Logf}
 }
 
 // TestFaults runs the production topology under load while killing and
 // restarting its parts, then checks that nothing was lost or written twice,
 // backs it up and restores it (see the package comment).
 func TestFaults(t *testing.T) {
+	t.Parallel() // with TestDevKill: much of both is waiting
 	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
 	defer cancel()
 	r := &Run{Opts: options(t), Size: Size{Cases: *cases, Concurrency: *concurrency, Outage: 3 * time.Second,
@@ -70,12 +102,13 @@ func TestFaults(t *testing.T) {
 // and a timeline without duplicates, no case from a request that failed
 // without a successful retry.
 func TestDevKill(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	o := options(t)
 	dir := filepath.Join(o.Dir, "devkill")
 	testenv.Must(t, os.MkdirAll(dir, 0o700))
-	d := &DevKill{Repo: o.Repo, Dir: dir, DatabaseURL: testenv.Database(t), Cases: 100, Concurrency: 8, KillAfter: 30, Logf: t.Logf}
+	d := &DevKill{Bin: o.NRM, Repo: o.Repo, Dir: dir, DatabaseURL: testenv.Database(t), Cases: 100, Concurrency: 8, KillAfter: 30, Logf: t.Logf}
 	err := d.Run(ctx)
 	d.Summary(os.Stdout)
 	if err != nil {

@@ -34,6 +34,9 @@ type Proc struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	starts int
+	// lastExit is the exit code of the last run that ended (-1: killed
+	// by a signal).
+	lastExit int
 }
 
 // Start runs the process; its output is appended to Log.
@@ -101,28 +104,30 @@ func (p *Proc) signal(sig syscall.Signal, grace time.Duration) bool {
 		return true
 	}
 	cmd.Process.Signal(sig)
+	byItself := false
 	if sig == syscall.SIGKILL {
 		<-exited
-		return false
+	} else {
+		select {
+		case <-exited:
+			byItself = true
+		case <-time.After(grace):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+		}
 	}
-	select {
-	case <-exited:
-		return true
-	case <-time.After(grace):
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-		return false
-	}
+	p.mu.Lock()
+	p.lastExit = cmd.ProcessState.ExitCode()
+	p.mu.Unlock()
+	return byItself
 }
 
-// ExitCode is the exit code of a process that has ended (-1 otherwise).
-func (p *Proc) ExitCode() int {
+// LastExit is the exit code of the process's last run that ended (-1:
+// ended by a signal).
+func (p *Proc) LastExit() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.ProcessState == nil {
-		return -1
-	}
-	return p.cmd.ProcessState.ExitCode()
+	return p.lastExit
 }
 
 // WaitReady polls the Ready URL until it answers 200, the process exits or

@@ -78,15 +78,21 @@ func (r *Run) Execute(ctx context.Context) error {
 		at float64
 		f  func(context.Context) error
 	}{
-		{0.10, func(ctx context.Context) error { return in.KillWorker(ctx, 0) }},
-		{0.22, func(ctx context.Context) error { return in.KillAPI(ctx, 0) }},
-		{0.35, in.RestartTemporal},
-		{0.50, in.PostgresOutage},
-		{0.65, func(ctx context.Context) error { return in.OtherBuild(ctx, len(t.Workers)-1) }},
-		{0.80, func(ctx context.Context) error { return in.KillAPI(ctx, len(t.APIs)-1) }},
+		// Early enough that what a fault held up (claims of a killed API
+		// process wait out their lease) finishes while the load goes on.
+		{0.08, func(ctx context.Context) error { return in.KillWorker(ctx, 0) }},
+		{0.18, func(ctx context.Context) error { return in.KillAPI(ctx, 0) }},
+		{0.28, in.RestartTemporal},
+		{0.40, in.PostgresOutage},
+		{0.52, func(ctx context.Context) error { return in.OtherBuild(ctx, len(t.Workers)-1) }},
+		{0.62, func(ctx context.Context) error { return in.KillAPI(ctx, len(t.APIs)-1) }},
 	}
 	loadDone := make(chan struct{})
 	faultErr := make(chan error, 1)
+	// A fault that could not be injected or undone (a process that would
+	// not start again) ends the load at once.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
 	go func() {
 		defer close(faultErr)
 		for _, s := range schedule {
@@ -99,6 +105,7 @@ func (r *Run) Execute(ctx context.Context) error {
 				}
 			}
 			if err := s.f(ctx); err != nil {
+				stopLoad()
 				faultErr <- err
 				return
 			}
@@ -106,7 +113,7 @@ func (r *Run) Execute(ctx context.Context) error {
 	}()
 	t.logf("load: %d cases, %d at a time, through %d API processes", r.Size.Cases, r.Size.Concurrency, len(t.APIs))
 	loadStart := time.Now()
-	r.Load.Run(ctx, r.Size.Cases, r.Size.Concurrency)
+	r.Load.Run(loadCtx, r.Size.Cases, r.Size.Concurrency)
 	close(loadDone)
 	if err := <-faultErr; err != nil {
 		return fmt.Errorf("fault injection: %w", err)
@@ -126,6 +133,7 @@ func (r *Run) Execute(ctx context.Context) error {
 	ch := &Checker{DB: db, Temporal: tc, FaultSlack: 30 * time.Second}
 	r.settle(ctx, ch)
 	cutoff := time.Now().Add(-10 * time.Second)
+	r.Report.check("/readyz 503 while PostgreSQL or Temporal was away, 200 again by itself", in.ReadinessChecked, in.Readiness)
 	for _, step := range []func() error{
 		func() error { ch.Requests(ctx, &r.Report, r.Load.Cases); return nil },
 		func() error { ch.HTTP(&r.Report, r.Client.Attempts(), r.Faults); return nil },
@@ -223,9 +231,15 @@ func (r *Run) backupRestore(ctx context.Context, db *sqlx.DB, tc client.Client) 
 	if err := db.SelectContext(ctx, &before, `SELECT id::text FROM cases ORDER BY id`); err != nil {
 		return err
 	}
+	// docker compose stop api worker: SIGTERM, each process drains and
+	// exits 0 by itself.
+	var stops []string
 	for _, p := range append(append([]*Proc{}, t.APIs...), t.Workers...) {
-		p.Stop(60 * time.Second)
+		if !p.Stop(60*time.Second) || p.LastExit() != 0 {
+			stops = append(stops, fmt.Sprintf("%s did not stop by itself with exit 0 on SIGTERM (exit %d)", p.Name, p.LastExit()))
+		}
 	}
+	r.Report.check("SIGTERM: every API and worker process drains and exits 0", len(t.APIs)+len(t.Workers), stops)
 	dbs := []string{t.NRMDB, t.TemporalDB, t.VisibilityDB}
 	owners := []string{t.NRMRole, t.TemporalRole, t.TemporalRole}
 	for _, name := range dbs {

@@ -40,8 +40,22 @@ type Options struct {
 	// SOP is the SOP file the processes run (deadlines in seconds, so that
 	// obligations fall due during the run).
 	SOP string
+	// NRM is the nrm binary to run, built from the tree under test (Build
+	// builds it when empty).
+	NRM string
 	// Logf reports progress.
 	Logf func(format string, args ...any)
+}
+
+// BuildNRM builds ./cmd/nrm of the repository into dir.
+func BuildNRM(ctx context.Context, repo, dir string) (string, error) {
+	bin := filepath.Join(dir, "nrm")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/nrm")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/nrm: %w\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // Topology is the running production topology.
@@ -156,15 +170,14 @@ func (t *Topology) Build(ctx context.Context) error {
 			composeVersion, pinned)
 	}
 	t.logf("building nrm (twice) and Temporal %s (docker-compose.yml: %s)", pinned, composeVersion)
-	t.Bin.NRM, t.Bin.NRMOther = t.path("nrm"), t.path("nrm-other")
-	builds := [][]string{
-		{"build", "-o", t.Bin.NRM, "./cmd/nrm"},
-		{"build", "-ldflags", "-X main.version=faults-other-build", "-o", t.Bin.NRMOther, "./cmd/nrm"},
-	}
-	for _, args := range builds {
-		if err := t.goCmd(ctx, args...); err != nil {
+	t.Bin.NRM, t.Bin.NRMOther = t.opts.NRM, t.path("nrm-other")
+	if t.Bin.NRM == "" {
+		if t.Bin.NRM, err = BuildNRM(ctx, t.opts.Repo, t.opts.Dir); err != nil {
 			return err
 		}
+	}
+	if err := t.goCmd(ctx, "build", "-ldflags", "-X main.version=faults-other-build", "-o", t.Bin.NRMOther, "./cmd/nrm"); err != nil {
+		return err
 	}
 	if t.Bin.Server, err = t.goTool(ctx, "go.temporal.io/server/cmd/server", "temporal-server"); err != nil {
 		return err
@@ -588,10 +601,18 @@ func Restart(ctx context.Context, p *Proc, kill bool, pause time.Duration) error
 		return ctx.Err()
 	case <-time.After(pause):
 	}
-	if err := p.Start(); err != nil {
-		return err
+	// As a container's restart policy does, a process that exits while it
+	// starts is started again (twice at most).
+	var err error
+	for range 3 {
+		if err = p.Start(); err != nil {
+			return err
+		}
+		if err = p.WaitReady(ctx); err == nil || p.Running() {
+			return err
+		}
 	}
-	return p.WaitReady(ctx)
+	return err
 }
 
 // Close stops every process and drops the run's databases.
