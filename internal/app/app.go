@@ -251,6 +251,11 @@ func (s *System) startAPI(cfg *config.Config) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s.APIAddr = ln.Addr().String()
+	// The TWG's dashboard is built ahead in each API process (web/twgcache.go).
+	wctx, cancelWarm := context.WithCancel(context.Background())
+	warmed := make(chan struct{})
+	go func() { defer close(warmed); pages.KeepTWGWarm(wctx) }()
+	s.stops = append(s.stops, func() { cancelWarm(); <-warmed })
 	s.apiDone = make(chan error, 1)
 	go func() { s.apiDone <- s.API.App().Listener(ln) }()
 	s.stops = append(s.stops, func() {

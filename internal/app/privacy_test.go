@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/nrm-tm/nrm/internal/cases"
 	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/identity"
 	"github.com/nrm-tm/nrm/internal/testenv"
@@ -154,7 +155,7 @@ func TestShreddingAndRotation(t *testing.T) {
 		}
 	}
 	// Blind indexes were recomputed under the new key.
-	if ids, err := onlyNew.PossibleDuplicates(ctx, mustOpen(t, onlyNew, a.ID), uuid.MustParse(a.ID)); err != nil || len(ids) != 1 {
+	if ids, err := onlyNew.PossibleDuplicates(ctx, mustOpen(t, onlyNew, a.ID), uuid.MustParse(a.ID), cases.DuplicatesChecked); err != nil || len(ids) != 1 {
 		t.Errorf("duplicates after rotation: %v %v", ids, err)
 	}
 

@@ -247,14 +247,22 @@ func (s *Service) openedBefore(ctx context.Context, p auth.Principal, r Retry, i
 	return c, true
 }
 
-// possibleDuplicates finds earlier cases of the same person. The caller is
-// told only of those it may already see: anything more would let any
-// officer learn, from a document number alone, whether a person has a
-// trafficking case and where. The competent authority, which sees every
-// case, is notified of each one to reconcile them (the notifications are
-// written with the case).
+// DuplicatesChecked is how many earlier cases of the same person an opening
+// or a correction looks at: the most recent ones. Enough for the authority
+// to reconcile them (each earlier case was itself matched against those
+// before it), and it keeps the check's cost the same for a person screened
+// a hundred times, or a phone number a shelter gives for everyone, as for
+// a person seen once.
+const DuplicatesChecked = 10
+
+// possibleDuplicates finds earlier cases of the same person (the
+// DuplicatesChecked most recent). The caller is told only of those it may
+// already see: anything more would let any officer learn, from a document
+// number alone, whether a person has a trafficking case and where. The
+// competent authority, which sees every case, is notified of each one to
+// reconcile them (the notifications are written with the case).
 func (s *Service) possibleDuplicates(ctx context.Context, p auth.Principal, person identity.Person, caseID uuid.UUID, now time.Time) ([]DuplicateCase, []store.Notification, error) {
-	ids, err := s.Vault.PossibleDuplicates(ctx, person, caseID)
+	ids, err := s.Vault.PossibleDuplicates(ctx, person, caseID, DuplicatesChecked)
 	if err != nil {
 		return nil, nil, err
 	}

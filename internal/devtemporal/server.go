@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -79,7 +80,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slogAdapter{log: opts.Logger.With("component", "temporal")}
+	logger := slogAdapter{log: opts.Logger.With("component", "temporal"), starting: &atomic.Bool{}}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("devtemporal: authorizer: %w", err)
@@ -98,7 +99,7 @@ func Start(opts Options) (*Server, error) {
 	for name, svc := range conf.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServer(
+	srv, err := startServer(logger.starting,
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
@@ -108,12 +109,45 @@ func Start(opts Options) (*Server, error) {
 		temporal.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
+		return nil, err
+	}
+	return &Server{server: srv, hostPort: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+}
+
+// startServer creates and starts the server; a fatal error logged meanwhile
+// (slogAdapter.Fatal) stops what started and is returned, so that a port
+// taken between freePort and the bind is an error the caller can retry on
+// rather than a crash of the process.
+func startServer(starting *atomic.Bool, opts ...temporal.ServerOption) (srv temporal.Server, err error) {
+	starting.Store(true)
+	defer starting.Store(false)
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		f, ok := r.(fatal)
+		if !ok {
+			panic(r)
+		}
+		if srv != nil {
+			stopQuietly(srv)
+		}
+		srv, err = nil, fmt.Errorf("devtemporal: start: %s", f.msg)
+	}()
+	if srv, err = temporal.NewServer(opts...); err != nil {
 		return nil, fmt.Errorf("devtemporal: new server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("devtemporal: start: %w", err)
 	}
-	return &Server{server: srv, hostPort: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	return srv, nil
+}
+
+// stopQuietly stops a server that failed to start, whatever its state.
+func stopQuietly(srv temporal.Server) {
+	defer func() { recover() }()
+	srv.Stop()
 }
 
 // HostPort is the frontend address clients dial.

@@ -255,8 +255,9 @@ func indexesUnder(key []byte, keyID string, p Person) []store.PersonIndex {
 }
 
 // PossibleDuplicates returns earlier live cases of the same person, found
-// through the blind indexes of duplicateKinds under every master key of the ring.
-func (v *Vault) PossibleDuplicates(ctx context.Context, p Person, except uuid.UUID) ([]uuid.UUID, error) {
+// through the blind indexes of duplicateKinds under every master key of the
+// ring: the limit most recently opened.
+func (v *Vault) PossibleDuplicates(ctx context.Context, p Person, except uuid.UUID, limit int) ([]uuid.UUID, error) {
 	var digests []string
 	for _, id := range v.Keys.KeyIDs() {
 		key, err := v.Keys.IndexKeyFor(id)
@@ -272,7 +273,7 @@ func (v *Vault) PossibleDuplicates(ctx context.Context, p Person, except uuid.UU
 	if len(digests) == 0 {
 		return nil, nil
 	}
-	return v.Store.CasesWithIndex(ctx, digests, except)
+	return v.Store.CasesWithIndex(ctx, digests, except, limit)
 }
 
 // Rotate re-wraps every live case key under the ring's current master key and

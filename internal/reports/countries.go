@@ -23,7 +23,7 @@ const countryDimension = "exploitation_country"
 
 // countryRows counts the case measures by country of exploitation over the
 // cases of one region (its code in set.Regions) or, for -1, all. set is
-// what store.StatisticsCountries read: its lists of "types of
+// what store.StatisticsCases read as ByCountry: its lists of "types of
 // exploitation" are lists of countries, so the counting is exactly the
 // statistics' own (aggregateStatistics), read under another name.
 func countryRows(set *store.ReportCaseSet, period Period, region int) []statRow {

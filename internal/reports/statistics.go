@@ -116,11 +116,7 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	if refErr != nil {
 		return nil, refErr
 	}
-	// Read after the case set, so that it holds every case that does.
-	countries, err := s.Store.StatisticsCountries(ctx, f)
-	if err != nil {
-		return nil, err
-	}
+	countries := set.ByCountry
 	reTrafficked, err := s.Store.ReTraffickingIn(ctx, q.Period.From, q.Period.To) // retrafficking.go
 	if err != nil {
 		return nil, err
@@ -135,13 +131,7 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	}
 	byRegion := map[string]*store.ReportReferralSet{}
 	for _, r := range regions {
-		rf := f
-		rf.Region = r
-		rs, err := s.Store.ReferralStatistics(ctx, rf)
-		if err != nil {
-			return nil, fmt.Errorf("statistics of region %s: %w", r, err)
-		}
-		byRegion[r] = rs
+		byRegion[r] = refs.InRegion(r)
 	}
 	c := newCube(s.threshold())
 	slice := func(at coord, region int, refs *store.ReportReferralSet) []*Table {

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -207,4 +208,54 @@ func differencing(t *testing.T, svc *reports.Service, p reports.Period) {
 		sims["region="+r] = []*reports.Table{x.Table}
 	}
 	reports.AttackAnswers(t, threshold, []*reports.Table{sim.Table}, sims, true)
+}
+
+// TestReferralsInRegionAsRead: the statistics split the period's referrals
+// by region once read (store.ReportReferralSet.InRegion) instead of reading
+// them again for each region; each part holds exactly what reading that
+// region alone gives.
+func TestReferralsInRegionAsRead(t *testing.T) {
+	svc := syntheticService(t, 2000)
+	ctx := context.Background()
+	p, err := svc.Period("2025-06", "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := store.StatisticsFilter{From: p.From, To: p.To, TimeZone: p.From.Location().String()}
+	all, err := svc.Store.ReferralStatistics(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Regions) < 2 || len(all.Attempts) == 0 {
+		t.Fatalf("%d regions, %d attempts: too little to split", len(all.Regions), len(all.Attempts))
+	}
+	for _, r := range append(slices.Clone(all.Regions), "nowhere") {
+		rf := f
+		rf.Region = r
+		read, err := svc.Store.ReferralStatistics(ctx, rf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		split := all.InRegion(r)
+		if got, want := referralLines(split), referralLines(read); !slices.Equal(got, want) {
+			t.Errorf("region %s: split %d lines, read %d lines; they differ", r, len(got), len(want))
+		}
+	}
+}
+
+// referralLines writes out a referral set's rows with their codes decoded,
+// sorted, so that two sets read in different row orders compare equal.
+func referralLines(set *store.ReportReferralSet) []string {
+	var out []string
+	for _, r := range set.Referrals {
+		out = append(out, fmt.Sprintf("referral %s %s %s %v %d %d %d", set.Services[r.Service], set.Statuses[r.Status],
+			set.Regions[r.Region], r.Accepted, r.Redirections, r.Attempts, r.SentAt))
+	}
+	for _, a := range set.Attempts {
+		r := set.Referrals[a.Referral]
+		out = append(out, fmt.Sprintf("attempt %s %d %d %s %s %v %d %f", set.Services[r.Service], r.SentAt, a.Attempt,
+			set.Agencies[a.Agency], set.Answers[a.Answer], a.Answered, a.SentAt, a.Hours))
+	}
+	slices.Sort(out)
+	return out
 }

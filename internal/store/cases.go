@@ -134,6 +134,7 @@ type CaseFilter struct {
 }
 
 const (
+	qAnyCase        = `SELECT EXISTS (SELECT 1 FROM cases)`
 	qNextCaseNumber = `INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1)
 		ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 RETURNING last`
 	qInsertCase = `INSERT INTO cases (id, number, agency_id, created_by, sop_id, sop_version, sop_hash, stage, child, sex,
@@ -206,6 +207,15 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix 
 		}
 		return writeObligationsAndNotifications(ctx, tx, c.ID, nil, notes)
 	})
+}
+
+// AnyCase says whether the database holds a case at all.
+func (s *Store) AnyCase(ctx context.Context) (bool, error) {
+	var any bool
+	if err := s.db.GetContext(ctx, &any, qAnyCase); err != nil {
+		return false, fmt.Errorf("any case: %w", err)
+	}
+	return any, nil
 }
 
 // Case returns a case the scope may see; any other is ErrNotFound.

@@ -12,11 +12,15 @@ import (
 const (
 	qCaseKey = `SELECT * FROM case_keys WHERE case_id = $1`
 	// Shredding: the wrapped key goes, and with it every ciphertext of the case.
-	qDestroyKey    = `UPDATE case_keys SET wrapped = NULL, key_id = NULL, destroyed_at = $2 WHERE case_id = $1 AND wrapped IS NOT NULL`
-	qDropIndexes   = `DELETE FROM person_index WHERE case_id = $1`
-	qKeysToRewrap  = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND key_id <> $1 ORDER BY case_id LIMIT $2`
-	qRewrapKey     = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
-	qDuplicates    = `SELECT DISTINCT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL WHERE i.digest = ANY($1) AND i.case_id <> $2`
+	qDestroyKey   = `UPDATE case_keys SET wrapped = NULL, key_id = NULL, destroyed_at = $2 WHERE case_id = $1 AND wrapped IS NOT NULL`
+	qDropIndexes  = `DELETE FROM person_index WHERE case_id = $1`
+	qKeysToRewrap = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND key_id <> $1 ORDER BY case_id LIMIT $2`
+	qRewrapKey    = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
+	// The most recent live cases sharing a digest, at most $3 of them.
+	qDuplicates = `SELECT c.id FROM cases c WHERE c.id IN (
+		SELECT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL
+		WHERE i.digest = ANY($1) AND i.case_id <> $2)
+		ORDER BY c.opened_at DESC, c.id LIMIT $3`
 	qIndexesOfCase = `SELECT * FROM person_index WHERE case_id = $1`
 	// The live keys whose indexes an earlier version computed, in case_id
 	// order from a position on (case_keys_reindex_idx).
@@ -136,10 +140,11 @@ func (s *Store) ReplaceIndexesVersion(ctx context.Context, caseID uuid.UUID, ind
 	})
 }
 
-// CasesWithIndex returns other live cases that share any of the digests.
-func (s *Store) CasesWithIndex(ctx context.Context, digests []string, except uuid.UUID) ([]uuid.UUID, error) {
+// CasesWithIndex returns other live cases that share any of the digests:
+// the limit most recently opened.
+func (s *Store) CasesWithIndex(ctx context.Context, digests []string, except uuid.UUID, limit int) ([]uuid.UUID, error) {
 	out := []uuid.UUID{}
-	if err := s.db.SelectContext(ctx, &out, qDuplicates, Strings(digests), except); err != nil {
+	if err := s.db.SelectContext(ctx, &out, qDuplicates, Strings(digests), except, limit); err != nil {
 		return nil, fmt.Errorf("possible duplicates: %w", err)
 	}
 	return out, nil

@@ -345,6 +345,12 @@ type ReportCaseSet struct {
 	Exploitations [][]string
 	Cases         []ReportCase
 	Identified    []ReportIdentified
+	// ByCountry is the same cases, read in the same pass, with each case's
+	// countries of exploitation in place of its types of exploitation: its
+	// Exploitations list the distinct lists of countries. Sex, age band,
+	// citizenship and closure reason are not kept there: each dictionary
+	// holds one empty value, which every case has. Nil in ByCountry itself.
+	ByCountry *ReportCaseSet
 }
 
 // ReportCase is one case; times are microseconds since 1970 (UTC), and
@@ -370,7 +376,7 @@ const qStatisticsCases = `
 	SELECT id, opened_at, closed_at,
 		screening_outcome = 'presumed_victim',
 		officer_concern AND screening_outcome = 'not_indicated',
-		region, sex, age_band, citizenship, COALESCE(closure_reason, 'unknown'), exploitation
+		region, sex, age_band, citizenship, COALESCE(closure_reason, 'unknown'), exploitation, exploitation_countries
 	FROM cases
 	WHERE opened_at < $2 AND (closed_at IS NULL OR closed_at >= $1) AND ($3 = '' OR region = $3)`
 
@@ -386,29 +392,35 @@ func (s *Store) StatisticsCases(ctx context.Context, f StatisticsFilter) (*Repor
 	out := &ReportCaseSet{}
 	reg, sex, band, cit, reason := newInterner(&out.Regions), newInterner(&out.Sexes), newInterner(&out.AgeBands),
 		newInterner(&out.Citizenships), newInterner(&out.ClosureReasons)
-	var rawExpl []string
-	expl := newInterner(&rawExpl)
+	var rawExpl, rawCountries []string
+	expl, countries := newInterner(&rawExpl), newInterner(&rawCountries)
+	var byCountry []ReportCase
 	index := map[[16]byte]int{}
 	oids := []uint32{pgtype.UUIDOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.BoolOID, pgtype.BoolOID,
-		pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextArrayOID}
+		pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextArrayOID, pgtype.TextArrayOID}
 	err := s.rawQuery(ctx, qStatisticsCases, []any{f.From, f.To, f.Region}, oids, func(v [][]byte) error {
 		var id [16]byte
 		copy(id[:], v[0])
 		index[id] = len(out.Cases)
-		out.Cases = append(out.Cases, ReportCase{OpenedAt: rawMicros(v[1]), ClosedAt: rawMicros(v[2]), Presumed: rawBool(v[3]),
-			Concern: rawBool(v[4]), Region: reg.code(v[5]), Sex: sex.code(v[6]), AgeBand: band.code(v[7]),
-			Citizenship: cit.code(v[8]), ClosureReason: reason.code(v[9]), Exploitation: expl.code(v[10])})
+		c := ReportCase{OpenedAt: rawMicros(v[1]), ClosedAt: rawMicros(v[2]), Presumed: rawBool(v[3]),
+			Concern: rawBool(v[4]), Region: reg.code(v[5])}
+		byCountry = append(byCountry, ReportCase{OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, Presumed: c.Presumed,
+			Concern: c.Concern, Region: c.Region, Exploitation: countries.code(v[11])})
+		c.Sex, c.AgeBand, c.Citizenship, c.ClosureReason = sex.code(v[6]), band.code(v[7]), cit.code(v[8]), reason.code(v[9])
+		c.Exploitation = expl.code(v[10])
+		out.Cases = append(out.Cases, c)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("case statistics: %w", err)
 	}
-	for _, raw := range rawExpl {
-		var types []string
-		if err := pgTypes.Scan(pgtype.TextArrayOID, pgtype.BinaryFormatCode, []byte(raw), &types); err != nil {
-			return nil, fmt.Errorf("case statistics: exploitation: %w", err)
-		}
-		out.Exploitations = append(out.Exploitations, types)
+	if out.Exploitations, err = textArrays(rawExpl); err != nil {
+		return nil, fmt.Errorf("case statistics: exploitation: %w", err)
+	}
+	out.ByCountry = &ReportCaseSet{Regions: out.Regions, Sexes: []string{""}, AgeBands: []string{""}, Citizenships: []string{""},
+		ClosureReasons: []string{""}, Cases: byCountry}
+	if out.ByCountry.Exploitations, err = textArrays(rawCountries); err != nil {
+		return nil, fmt.Errorf("case statistics: countries: %w", err)
 	}
 	oids = []uint32{pgtype.UUIDOID, pgtype.BoolOID, pgtype.TimestamptzOID}
 	err = s.rawQuery(ctx, qStatisticsIdentified, []any{f.From, f.To}, oids, func(v [][]byte) error {
@@ -422,6 +434,20 @@ func (s *Store) StatisticsCases(ctx context.Context, f StatisticsFilter) (*Repor
 	if err != nil {
 		return nil, fmt.Errorf("identification statistics: %w", err)
 	}
+	out.ByCountry.Identified = out.Identified
+	return out, nil
+}
+
+// textArrays decodes binary text[] values.
+func textArrays(raw []string) ([][]string, error) {
+	var out [][]string
+	for _, r := range raw {
+		var list []string
+		if err := pgTypes.Scan(pgtype.TextArrayOID, pgtype.BinaryFormatCode, []byte(r), &list); err != nil {
+			return nil, err
+		}
+		out = append(out, list)
+	}
 	return out, nil
 }
 
@@ -433,6 +459,8 @@ func (s *Store) StatisticsCases(ctx context.Context, f StatisticsFilter) (*Repor
 // it; joining them here in Go costs less than PostgreSQL's hash joins.
 type ReportReferralSet struct {
 	Services, Statuses, Answers []string
+	// Regions are the referrals' regions (their cases').
+	Regions []string
 	// Agencies are agency IDs.
 	Agencies  []string
 	Referrals []ReportReferral
@@ -444,6 +472,7 @@ type ReportReferralSet struct {
 // and when it was (last) sent, in microseconds since 1970.
 type ReportReferral struct {
 	Service, Status uint16
+	Region          uint16
 	Accepted        bool
 	Redirections    int32
 	Attempts        int32
@@ -466,7 +495,7 @@ type ReportAttempt struct {
 
 // A referral last sent before the period cannot have been first sent in it.
 const qReportReferrals = `
-	SELECT id, service, status, accepted_at IS NOT NULL, redirections, attempt, sent_at
+	SELECT id, service, status, accepted_at IS NOT NULL, redirections, attempt, sent_at, region
 	FROM referrals WHERE sent_at >= $1 AND ($2 = '' OR region = $2)`
 
 // Every attempt of those referrals was sent at or after the period's start.
@@ -479,11 +508,13 @@ const qReportReferralAttempts = `
 func (s *Store) ReferralStatistics(ctx context.Context, f StatisticsFilter) (*ReportReferralSet, error) {
 	out := &ReportReferralSet{}
 	svc, status, answer := newInterner(&out.Services), newInterner(&out.Statuses), newInterner(&out.Answers)
+	region := newInterner(&out.Regions)
 	index := map[[16]byte]int32{}
-	oids := []uint32{pgtype.UUIDOID, pgtype.TextOID, pgtype.TextOID, pgtype.BoolOID, pgtype.Int4OID, pgtype.Int4OID, pgtype.TimestamptzOID}
+	oids := []uint32{pgtype.UUIDOID, pgtype.TextOID, pgtype.TextOID, pgtype.BoolOID, pgtype.Int4OID, pgtype.Int4OID, pgtype.TimestamptzOID,
+		pgtype.TextOID}
 	err := s.rawQuery(ctx, qReportReferrals, []any{f.From, f.Region}, oids, func(v [][]byte) error {
 		index[[16]byte(v[0])] = int32(len(out.Referrals))
-		out.Referrals = append(out.Referrals, ReportReferral{Service: svc.code(v[1]), Status: status.code(v[2]),
+		out.Referrals = append(out.Referrals, ReportReferral{Service: svc.code(v[1]), Status: status.code(v[2]), Region: region.code(v[7]),
 			Accepted: rawBool(v[3]), Redirections: rawInt4(v[4]), Attempts: rawInt4(v[5]), SentAt: rawMicros(v[6])})
 		return nil
 	})
@@ -512,6 +543,35 @@ func (s *Store) ReferralStatistics(ctx context.Context, f StatisticsFilter) (*Re
 		return nil, fmt.Errorf("referral attempts: %w", err)
 	}
 	return out, nil
+}
+
+// InRegion is the part of the set in one region: what ReferralStatistics
+// filtered to it reads, codes numbered in the same order, without reading
+// every referral and attempt of the period again for each region.
+func (set *ReportReferralSet) InRegion(name string) *ReportReferralSet {
+	out := &ReportReferralSet{}
+	svc, status, answer := newInterner(&out.Services), newInterner(&out.Statuses), newInterner(&out.Answers)
+	region, agency := newInterner(&out.Regions), newInterner(&out.Agencies)
+	r := slices.Index(set.Regions, name)
+	index := make([]int32, len(set.Referrals))
+	for i, x := range set.Referrals {
+		index[i] = -1
+		if r < 0 || int(x.Region) != r {
+			continue
+		}
+		index[i] = int32(len(out.Referrals))
+		x.Service, x.Status, x.Region = svc.code([]byte(set.Services[x.Service])), status.code([]byte(set.Statuses[x.Status])), region.code([]byte(name))
+		out.Referrals = append(out.Referrals, x)
+	}
+	for _, a := range set.Attempts {
+		if index[a.Referral] < 0 {
+			continue
+		}
+		a.Referral = index[a.Referral]
+		a.Agency, a.Answer = agency.code([]byte(set.Agencies[a.Agency])), answer.code([]byte(set.Answers[a.Answer]))
+		out.Attempts = append(out.Attempts, a)
+	}
+	return out
 }
 
 // ReportExportRow is the anonymised record of one case for the HTCDS export: codes

@@ -146,8 +146,7 @@ type twgAnswers struct {
 	statistics *reports.StatisticsReport
 }
 
-func (p *Pages) twgAnswers(c *fiber.Ctx, f twgFilter, period reports.Period, months []reports.Period) (*twgAnswers, error) {
-	ctx := c.UserContext()
+func (p *Pages) twgAnswers(ctx context.Context, f twgFilter, period reports.Period, months []reports.Period) (*twgAnswers, error) {
 	cache := twgCacheOf(p.Reports)
 	q := reports.ComplianceQuery{Period: period, Region: f.Region, Agency: f.Agency, SOPVersion: f.SOPVersion, Obligation: f.Obligation}
 	out := &twgAnswers{}
@@ -277,7 +276,7 @@ func (p *Pages) twgDashboard(c *fiber.Ctx, pg page) error {
 	if len(data.Errors) > 0 {
 		return p.render(c, http.StatusUnprocessableEntity, "twg", pg)
 	}
-	ans, err := p.twgAnswers(c, f, period, months)
+	ans, err := p.twgAnswers(c.UserContext(), f, period, months)
 	if err != nil {
 		if twgInputError(&data.Errors, err) {
 			return p.render(c, http.StatusUnprocessableEntity, "twg", pg)
@@ -734,7 +733,7 @@ func (p *Pages) twgComplianceCSV(c *fiber.Ctx, pg page) error {
 		errs.add("from", "twg.error.months")
 		return p.twgCSVRefused(c, pg, errs)
 	}
-	ans, err := p.twgAnswers(c, f, period, months)
+	ans, err := p.twgAnswers(c.UserContext(), f, period, months)
 	if err != nil {
 		if twgInputError(&errs, err) {
 			return p.twgCSVRefused(c, pg, errs)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -143,4 +144,52 @@ func (c *twgCache) evict(now time.Time) {
 	for _, a := range kept[:len(kept)/2] {
 		delete(c.entries, a.key)
 	}
+}
+
+// twgWarmEvery is how often KeepTWGWarm looks at the dashboard's answers:
+// half the time an answer is reused as it is, so that the one kept is
+// renewed (in the background) before it is too old to show at once.
+const twgWarmEvery = twgCacheTTL / 2
+
+// KeepTWGWarm builds the answers of the dashboard as /twg first opens — no
+// filter, the default period — when the API process starts and keeps them
+// fresh, so that the first TWG member of the day does not wait while the
+// reports of a national history are built (about a second at 100,000
+// cases on two cores, more while PostgreSQL's cache is cold). It returns
+// when ctx ends. Failures are logged; the page then builds its answers
+// itself, as without this.
+func (p *Pages) KeepTWGWarm(ctx context.Context) {
+	for {
+		if _, err := p.WarmTWG(ctx); err != nil && ctx.Err() == nil {
+			p.Log.Warn("TWG dashboard: building its answers ahead failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(twgWarmEvery):
+		}
+	}
+}
+
+// WarmTWG builds (or renews, see twgCache.get) the default dashboard's
+// answers; built is false when there is nothing to build ahead. Nothing is
+// built while the database holds no case: a new installation, or one about
+// to be loaded in bulk, whose kept answers would hide the load for
+// twgCacheTTL.
+func (p *Pages) WarmTWG(ctx context.Context) (built bool, err error) {
+	if p.Reports == nil {
+		return false, nil
+	}
+	if any, err := p.Reports.Store.AnyCase(ctx); err != nil || !any {
+		return false, err
+	}
+	var errs formErrors
+	period, months := p.twgPeriod(twgFilter{}, &errs)
+	if len(errs) > 0 {
+		return false, fmt.Errorf("twg: the default period is refused: %s", errs[0].Msg)
+	}
+	if _, err := p.twgAnswers(ctx, twgFilter{}, period, months); err != nil {
+		return false, err
+	}
+	return true, nil
 }
