@@ -240,6 +240,13 @@ func TestTWGDashboard(t *testing.T) {
 	compareTable(t, "cases by month", tables["twg-cases-month"], findTable(t, stats.Tables, "cases/month"), caseCols,
 		map[string]bool{"opened": true, "presumed": true, "identified_preliminary": true, "identified_conclusive": true, "closed": true})
 	compareTable(t, "referrals by service", tables["twg-referrals-service"], findTable(t, stats.Tables, "referrals/service"), serviceCols, serviceCounts)
+	compareTable(t, "cases by country of exploitation", tables["twg-cases-country"], findTable(t, stats.Tables, "cases/exploitation_country"), caseCols,
+		map[string]bool{"opened": true, "presumed": true, "identified_preliminary": true, "identified_conclusive": true, "closed": true})
+	if len(tables["twg-cases-country"]) < 4 || !strings.Contains(page, "Türkiye") && !strings.Contains(page, "Turkey") {
+		t.Errorf("cases by country: %d rows, or no country named on the page", len(tables["twg-cases-country"]))
+	}
+	compareTable(t, "re-trafficking by month", tables["twg-re-trafficking-month"], findTable(t, stats.Tables, "re_trafficking/month"),
+		[]string{"re_trafficked", "reopened", "linked"}, map[string]bool{"re_trafficked": true, "reopened": true, "linked": true})
 
 	// Withheld cells say so, in words, and are drawn hatched.
 	cells := regexp.MustCompile(`data-value="suppressed">([^<]*)</td>`).FindAllStringSubmatch(page, -1)
@@ -281,8 +288,13 @@ func TestTWGDashboard(t *testing.T) {
 			id = "twg-cases-month"
 		case u.Path == "/twg/statistics/referrals_service.csv":
 			id = "twg-referrals-service"
+		case u.Path == "/twg/statistics/cases_country.csv":
+			id = "twg-cases-country"
+		case u.Path == "/twg/statistics/re_trafficking_month.csv":
+			id = "twg-re-trafficking-month"
 		}
-		if !strings.HasSuffix(id, "-region") && !strings.HasSuffix(id, "-month") && !strings.HasPrefix(id, "twg-referrals") {
+		if !strings.HasSuffix(id, "-region") && !strings.HasSuffix(id, "-month") && !strings.HasPrefix(id, "twg-referrals") &&
+			id != "twg-cases-country" {
 			continue // enough to read: one kind of table of each obligation, and the statistics
 		}
 		got, disposition := csvOf(t, b, href)

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/nrm-tm/nrm/internal/auth"
+	"github.com/nrm-tm/nrm/internal/country"
 	"github.com/nrm-tm/nrm/internal/reports"
 )
 
@@ -234,16 +235,18 @@ type twgDashboardData struct {
 	Versions   []string
 	Obligation []twgOption
 	// Shown: the figures are on the page (no error).
-	Shown                      bool
-	From, To, TimeZone, AsOf   string
-	Threshold, ThresholdLess   int
-	TTLMinutes                 int
-	MonthsOmitted              bool
-	MaxMonths                  int
-	StatisticsRegionOnly       bool
-	Compliance                 []*twgObligation
-	CaseCharts                 []*twgChart
-	Cases, Referrals           *twgTable
+	Shown                    bool
+	From, To, TimeZone, AsOf string
+	Threshold, ThresholdLess int
+	TTLMinutes               int
+	MonthsOmitted            bool
+	MaxMonths                int
+	StatisticsRegionOnly     bool
+	Compliance               []*twgObligation
+	CaseCharts               []*twgChart
+	Cases, Referrals         *twgTable
+	// Countries: cases by country of exploitation; ReTrafficking: by month.
+	Countries, ReTrafficking   *twgTable
 	ReferralChart              *twgChart
 	ExportCSV, ExportJSON, Sim string
 	Legend                     []twgLegend
@@ -448,18 +451,23 @@ var twgColumnLabels = map[string]string{
 	"p90_answer_hours":       "twg.col.ninetieth_answer_hours",
 	"instances":              "twg.col.instances",
 	"met":                    "twg.col.met",
+	"re_trafficked":          "twg.col.re_trafficked",
+	"reopened":               "twg.col.reopened",
+	"linked":                 "twg.col.linked",
 }
 
 var (
-	twgComplianceColumns = []string{"due", "met_on_time", "met_late", "breached_open", "pending", "share_on_time", "median_hours", "p90_hours"}
-	twgCaseColumns       = []string{"opened", "presumed", "identified_preliminary", "identified_conclusive", "closed"}
-	twgServiceColumns    = []string{"sent", "accepted", "redirected", "unrouted", "acceptance_rate", "median_answer_hours", "p90_answer_hours"}
+	twgComplianceColumns    = []string{"due", "met_on_time", "met_late", "breached_open", "pending", "share_on_time", "median_hours", "p90_hours"}
+	twgCaseColumns          = []string{"opened", "presumed", "identified_preliminary", "identified_conclusive", "closed"}
+	twgServiceColumns       = []string{"sent", "accepted", "redirected", "unrouted", "acceptance_rate", "median_answer_hours", "p90_answer_hours"}
+	twgReTraffickingColumns = []string{"re_trafficked", "reopened", "linked"}
 	// twgComplianceDimensions are the tables of an obligation the page
 	// shows openly; the one by agency is folded.
 	twgComplianceDimensions = []string{"agency_type", "region", "sop_version"}
 	twgDimensionLabels      = map[string]string{
 		"month": "twg.dim.month", "agency_type": "twg.dim.agency_type", "agency": "twg.dim.agency", "region": "twg.dim.region",
 		"sop_version": "twg.dim.sop_version", "service": "twg.dim.service", "obligation": "twg.dim.obligation",
+		"exploitation_country": "twg.dim.exploitation_country",
 	}
 )
 
@@ -701,6 +709,14 @@ func (b *twgBuild) fill(d *twgDashboardData, ans *twgAnswers, period reports.Per
 				func(r *reports.Row) string { return b.p.twgServiceLabel(r.Key, b.lang) }, b.csvLink("/twg/statistics/referrals_service.csv"))
 			d.ReferralChart = b.referralChart(d.Referrals)
 		}
+		if t := tableOf(st.Tables, "cases/exploitation_country"); t != nil {
+			d.Countries = b.table(t, "twg-cases-country", b.t.T("twg.countries.caption"), "exploitation_country", twgCaseColumns,
+				func(r *reports.Row) string { return country.Name(r.Key, b.lang) }, b.csvLink("/twg/statistics/cases_country.csv"))
+		}
+		if t := tableOf(st.Tables, "re_trafficking/month"); t != nil {
+			d.ReTrafficking = b.table(t, "twg-re-trafficking-month", b.t.T("twg.re_trafficking.caption"), "month", twgReTraffickingColumns,
+				func(r *reports.Row) string { return b.month(r.Key) }, b.csvLink("/twg/statistics/re_trafficking_month.csv"))
+		}
 	}
 	q := url.Values{"from": {period.From.Format("2006-01")}, "to": {period.To.AddDate(0, 0, -1).Format("2006-01")}}
 	if b.f.Region != "" {
@@ -759,9 +775,22 @@ func (p *Pages) twgComplianceCSV(c *fiber.Ctx, pg page) error {
 		twgThresholdText(rep.Threshold))
 }
 
+// twgStatisticsCSVTables are the statistics tables the page offers as CSV,
+// by the name in their address: the report's table, its key and columns.
+var twgStatisticsCSVTables = map[string]struct {
+	id, dim string
+	cols    []string
+}{
+	"cases_month":          {"cases/month", "month", twgCaseColumns},
+	"referrals_service":    {"referrals/service", "service", twgServiceColumns},
+	"cases_country":        {"cases/exploitation_country", "exploitation_country", twgCaseColumns},
+	"re_trafficking_month": {"re_trafficking/month", "month", twgReTraffickingColumns},
+}
+
 func (p *Pages) twgStatisticsCSV(c *fiber.Ctx, pg page) error {
 	name := c.Params("table")
-	if name != "cases_month" && name != "referrals_service" {
+	csvTable, ok := twgStatisticsCSVTables[name]
+	if !ok {
 		return p.notFound(c)
 	}
 	f := twgFilterOf(c)
@@ -781,17 +810,11 @@ func (p *Pages) twgStatisticsCSV(c *fiber.Ctx, pg page) error {
 	}
 	st := v.(*reports.StatisticsReport)
 	b := p.twgBuilder(pg.Lang, f, period)
-	var t *twgTable
-	if name == "cases_month" {
-		if rt := tableOf(st.Tables, "cases/month"); rt != nil {
-			t = b.table(rt, "", "", "month", twgCaseColumns, func(r *reports.Row) string { return r.Key }, "")
-		}
-	} else if rt := tableOf(st.Tables, "referrals/service"); rt != nil {
-		t = b.table(rt, "", "", "service", twgServiceColumns, func(r *reports.Row) string { return r.Key }, "")
-	}
-	if t == nil {
+	rt := tableOf(st.Tables, csvTable.id)
+	if rt == nil {
 		return p.notFound(c)
 	}
+	t := b.table(rt, "", "", csvTable.dim, csvTable.cols, func(r *reports.Row) string { return r.Key }, "")
 	return twgSendCSV(c, fmt.Sprintf("nrm-statistics-%s-%s-%s.csv", name, st.Period.From, st.Period.To), t,
 		fmt.Sprintf("NRM statistics, %s, %s to %s (%s)", name, st.Period.From, st.Period.To, st.Period.TimeZone),
 		"filters: "+twgFiltersText(twgFilter{Region: f.Region}),
