@@ -1,7 +1,6 @@
 package crypto
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,11 +22,9 @@ import (
 // chunk (its last chunks dropped) fails to open rather than reading as a
 // shorter file, and a chunk appended after the last one fails too.
 
-// chunkV1 is the version byte of chunk ciphertexts.
-const chunkV1 byte = 0x01
-
-// ChunkOverhead is what encryption adds to a chunk's size.
-const ChunkOverhead = 1 + 12 + 16
+// ChunkOverhead is what encryption adds to a chunk's size: chunks share
+// the fields' v1 format (field.go).
+const ChunkOverhead = fieldOverhead
 
 // SealChunk encrypts chunk index of an attachment; final marks its last chunk.
 func SealChunk(dataKey []byte, caseID, attachmentID string, index uint32, final bool, plaintext []byte) ([]byte, error) {
@@ -35,17 +32,7 @@ func SealChunk(dataKey []byte, caseID, attachmentID string, index uint32, final 
 	if err != nil {
 		return nil, err
 	}
-	if len(dataKey) != KeySize {
-		return nil, fmt.Errorf("seal chunk: data key must be %d bytes, got %d", KeySize, len(dataKey))
-	}
-	aead, err := newGCM(dataKey)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]byte, 1+aead.NonceSize(), ChunkOverhead+len(plaintext))
-	out[0] = chunkV1
-	rand.Read(out[1:])
-	return aead.Seal(out, out[1:], plaintext, aad), nil
+	return sealV1(dataKey, aad, plaintext, "chunk")
 }
 
 // OpenChunk decrypts a chunk sealed by SealChunk at the same place. Every
@@ -55,25 +42,7 @@ func OpenChunk(dataKey []byte, caseID, attachmentID string, index uint32, final 
 	if err != nil {
 		return nil, err
 	}
-	if len(dataKey) != KeySize {
-		return nil, fmt.Errorf("open chunk: data key must be %d bytes, got %d", KeySize, len(dataKey))
-	}
-	if len(ciphertext) < ChunkOverhead || ciphertext[0] != chunkV1 {
-		return nil, fmt.Errorf("open chunk %d: %w", index, ErrDecrypt)
-	}
-	aead, err := newGCM(dataKey)
-	if err != nil {
-		return nil, err
-	}
-	ns := aead.NonceSize()
-	plain, err := aead.Open(nil, ciphertext[1:1+ns], ciphertext[1+ns:], aad)
-	if err != nil {
-		return nil, fmt.Errorf("open chunk %d: %w", index, ErrDecrypt)
-	}
-	if plain == nil {
-		plain = []byte{}
-	}
-	return plain, nil
+	return openV1(dataKey, aad, ciphertext, fmt.Sprintf("chunk %d", index))
 }
 
 func chunkAAD(caseID, attachmentID string, index uint32, final bool) ([]byte, error) {

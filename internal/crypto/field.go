@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// fieldV1 is the version byte of field ciphertexts:
+// fieldV1 is the version byte of field and attachment-chunk ciphertexts:
 // 0x01 || 12-byte nonce || AES-256-GCM ciphertext and tag.
 const fieldV1 byte = 0x01
 
@@ -23,8 +23,24 @@ func Seal(dataKey []byte, caseID, column string, plaintext []byte) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
+	return sealV1(dataKey, aad, plaintext, column)
+}
+
+// Open decrypts a field sealed by Seal for the same case and column. Every
+// failure to authenticate is ErrDecrypt; it never panics on malformed input.
+func Open(dataKey []byte, caseID, column string, ciphertext []byte) ([]byte, error) {
+	aad, err := fieldAAD(caseID, column)
+	if err != nil {
+		return nil, err
+	}
+	return openV1(dataKey, aad, ciphertext, column)
+}
+
+// sealV1 encrypts plaintext under dataKey bound to aad, in the v1 format
+// fields and attachment chunks share; what names it in errors.
+func sealV1(dataKey, aad, plaintext []byte, what string) ([]byte, error) {
 	if len(dataKey) != KeySize {
-		return nil, fmt.Errorf("seal %s: data key must be %d bytes, got %d", column, KeySize, len(dataKey))
+		return nil, fmt.Errorf("seal %s: data key must be %d bytes, got %d", what, KeySize, len(dataKey))
 	}
 	aead, err := newGCM(dataKey)
 	if err != nil {
@@ -36,18 +52,14 @@ func Seal(dataKey []byte, caseID, column string, plaintext []byte) ([]byte, erro
 	return aead.Seal(out, out[1:], plaintext, aad), nil
 }
 
-// Open decrypts a field sealed by Seal for the same case and column. Every
-// failure to authenticate is ErrDecrypt; it never panics on malformed input.
-func Open(dataKey []byte, caseID, column string, ciphertext []byte) ([]byte, error) {
-	aad, err := fieldAAD(caseID, column)
-	if err != nil {
-		return nil, err
-	}
+// openV1 decrypts what sealV1 sealed with the same aad. Every failure to
+// authenticate is ErrDecrypt; it never panics on malformed input.
+func openV1(dataKey, aad, ciphertext []byte, what string) ([]byte, error) {
 	if len(dataKey) != KeySize {
-		return nil, fmt.Errorf("open %s: data key must be %d bytes, got %d", column, KeySize, len(dataKey))
+		return nil, fmt.Errorf("open %s: data key must be %d bytes, got %d", what, KeySize, len(dataKey))
 	}
 	if len(ciphertext) < fieldOverhead || ciphertext[0] != fieldV1 {
-		return nil, fmt.Errorf("open %s: %w", column, ErrDecrypt)
+		return nil, fmt.Errorf("open %s: %w", what, ErrDecrypt)
 	}
 	aead, err := newGCM(dataKey)
 	if err != nil {
@@ -56,7 +68,7 @@ func Open(dataKey []byte, caseID, column string, ciphertext []byte) ([]byte, err
 	ns := aead.NonceSize()
 	plain, err := aead.Open(nil, ciphertext[1:1+ns], ciphertext[1+ns:], aad)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", column, ErrDecrypt)
+		return nil, fmt.Errorf("open %s: %w", what, ErrDecrypt)
 	}
 	if plain == nil {
 		plain = []byte{}
