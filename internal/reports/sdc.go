@@ -144,12 +144,16 @@ func (p *protector) protect() error {
 	if p.threshold <= 1 {
 		return nil
 	}
-	parts := p.components()
+	parts, of := p.components()
 	if len(parts) == 1 {
 		return p.protectConnected()
 	}
-	for _, cells := range parts {
-		sub := p.restricted(cells)
+	rels := make([][]relation, len(parts)) // each component's relations
+	for _, r := range p.rels {
+		rels[of[r.total]] = append(rels[of[r.total]], r)
+	}
+	for k, cells := range parts {
+		sub := p.restricted(cells, rels[k])
 		if err := sub.protectConnected(); err != nil {
 			return err
 		}
@@ -166,7 +170,7 @@ func (p *protector) protect() error {
 // in another, so the outcome is the same as protecting them together, and
 // the attack's rounds, which start from scratch each time, run over one
 // set's relations instead of all of them.
-func (p *protector) components() [][]int {
+func (p *protector) components() (cells [][]int, of []int) {
 	root := make([]int, len(p.vals))
 	for i := range root {
 		root[i] = i
@@ -187,24 +191,25 @@ func (p *protector) components() [][]int {
 		}
 	}
 	index := map[int]int{}
-	var out [][]int
+	of = make([]int, len(p.vals))
 	for c := range p.vals {
 		rc := find(c)
 		i, ok := index[rc]
 		if !ok {
-			i = len(out)
+			i = len(cells)
 			index[rc] = i
-			out = append(out, nil)
+			cells = append(cells, nil)
 		}
-		out[i] = append(out[i], c)
+		cells[i] = append(cells[i], c)
+		of[c] = i
 	}
-	return out
+	return cells, of
 }
 
 // restricted is a protector of the cells (in increasing order, a union of
-// components) and the relations among them, numbered anew, with their
+// components) and rels, the relations among them, numbered anew, with their
 // statuses so far.
-func (p *protector) restricted(cells []int) *protector {
+func (p *protector) restricted(cells []int, rels []relation) *protector {
 	local := make(map[int]int, len(cells))
 	sub := &protector{threshold: p.threshold}
 	for i, c := range cells {
@@ -213,11 +218,8 @@ func (p *protector) restricted(cells []int) *protector {
 		sub.status = append(sub.status, p.status[c])
 		sub.depth = append(sub.depth, p.depth[c])
 	}
-	for _, r := range p.rels {
-		t, ok := local[r.total]
-		if !ok {
-			continue
-		}
+	for _, r := range rels {
+		t := local[r.total]
 		parts := make([]int, len(r.parts))
 		for i, c := range r.parts {
 			parts[i] = local[c]
