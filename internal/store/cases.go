@@ -211,11 +211,11 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix 
 
 // AnyCase says whether the database holds a case at all.
 func (s *Store) AnyCase(ctx context.Context) (bool, error) {
-	var any bool
-	if err := s.db.GetContext(ctx, &any, qAnyCase); err != nil {
+	var has bool
+	if err := s.db.GetContext(ctx, &has, qAnyCase); err != nil {
 		return false, fmt.Errorf("any case: %w", err)
 	}
-	return any, nil
+	return has, nil
 }
 
 // Case returns a case the scope may see; any other is ErrNotFound.

@@ -180,7 +180,7 @@ func (p *Pages) WarmTWG(ctx context.Context) (built bool, err error) {
 	if p.Reports == nil {
 		return false, nil
 	}
-	if any, err := p.Reports.Store.AnyCase(ctx); err != nil || !any {
+	if has, err := p.Reports.Store.AnyCase(ctx); err != nil || !has {
 		return false, err
 	}
 	var errs formErrors
