@@ -189,14 +189,24 @@ func BenchmarkCompliance(b *testing.B) {
 	b.Run("kept=yes", func(b *testing.B) { benchReport(b, build) })
 }
 
+// BenchmarkStatistics times the statistics like BenchmarkCompliance:
+// kept=no with nothing kept, kept=yes with the months that are over kept.
 func BenchmarkStatistics(b *testing.B) {
-	benchReport(b, func(ctx context.Context, svc *reports.Service, p reports.Period) (int, error) {
+	build := func(ctx context.Context, svc *reports.Service, p reports.Period) (int, error) {
 		rep, err := svc.Statistics(ctx, reports.StatisticsQuery{Period: p})
 		if err != nil {
 			return 0, err
 		}
 		return len(rep.Tables), nil
+	}
+	b.Run("kept=no", func(b *testing.B) {
+		benchReportWith(b, build, func(e *benchEnv) {
+			if _, err := e.st.DB().Exec(`DELETE FROM report_months`); err != nil {
+				b.Fatal(err)
+			}
+		})
 	})
+	b.Run("kept=yes", func(b *testing.B) { benchReport(b, build) })
 }
 
 // benchReport times build, which returns its report's number of tables,

@@ -1,10 +1,7 @@
 package reports
 
 import (
-	"slices"
 	"sort"
-
-	"github.com/nrm-tm/nrm/internal/store"
 )
 
 // Cases by country of exploitation (issue 15, point 7): the case measures
@@ -20,37 +17,6 @@ import (
 
 // countryDimension names the table's dimension and its cube coordinate.
 const countryDimension = "exploitation_country"
-
-// countryRows counts the case measures by country of exploitation over the
-// cases of one region (its code in set.Regions) or, for -1, all. set is
-// what store.StatisticsCases read as ByCountry: its lists of "types of
-// exploitation" are lists of countries, so the counting is exactly the
-// statistics' own (aggregateStatistics), read under another name.
-func countryRows(set *store.ReportCaseSet, period Period, region int) []statRow {
-	var out []statRow
-	for _, r := range aggregateStatistics(set, period, region) {
-		if r.Dimension == "exploitation" {
-			r.Dimension = countryDimension
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// countryRegion is the code in countries.Regions of the region whose code
-// in set.Regions is region: -1 (every region) stays -1, and a region
-// countries lacks gets a code no case has.
-func countryRegion(set, countries *store.ReportCaseSet, region int) int {
-	if region < 0 {
-		return -1
-	}
-	if region < len(set.Regions) {
-		if i := slices.Index(countries.Regions, set.Regions[region]); i >= 0 {
-			return i
-		}
-	}
-	return len(countries.Regions)
-}
 
 // countryTable is the table of cases by country of exploitation of the
 // slice at: its rows are cube cells narrowed to each country, its total the

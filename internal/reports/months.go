@@ -38,12 +38,12 @@ func keepable(m Period, asOf time.Time) bool {
 	return !m.To.After(asOf) && m.From.After(asOf.AddDate(0, -KeptMonths, 0))
 }
 
-// KeepMonths builds and keeps the compliance figures of the months of the
-// last two years that are over and not kept, or changed since, so that the
-// TWG's reports need not wait for them, and deletes the kept figures and
-// the recorded changes of months older than KeptMonths and a month (a
-// month built meanwhile is never that old). The worker's housekeeping
-// calls it. It returns how many months were built.
+// KeepMonths builds and keeps the compliance figures and the statistics of
+// the months of the last two years that are over and not kept, or changed
+// since, so that the TWG's reports need not wait for them, and deletes the
+// kept figures and the recorded changes of months older than KeptMonths
+// and a month (a month built meanwhile is never that old). The worker's housekeeping
+// calls it. It returns how many months were built (of both reports).
 func (s *Service) KeepMonths(ctx context.Context) (int, error) {
 	asOf := s.now()
 	loc := s.location()
@@ -51,6 +51,11 @@ func (s *Service) KeepMonths(ctx context.Context) (int, error) {
 	end := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc)
 	p := Period{From: end.AddDate(0, -24, 0), To: end}
 	built, err := s.complianceMonthsBuilt(ctx, p, s.complianceFilter(store.ComplianceFilter{}, asOf), asOf)
+	if err != nil {
+		return built, fmt.Errorf("keep report months: %w", err)
+	}
+	_, stats, err := s.statisticsMonths(ctx, p, asOf)
+	built += stats
 	if err != nil {
 		return built, fmt.Errorf("keep report months: %w", err)
 	}
@@ -158,24 +163,35 @@ func (s *Service) readComplianceMonths(ctx context.Context, p Period, f store.Co
 			unkept = append(unkept, i)
 		}
 	}
-	errs := make([]error, len(months))
+	err = sideBySide(unkept, func(i int) error {
+		mf := f
+		mf.From, mf.To = months[i].From, months[i].To
+		var err error
+		out[i], err = s.readComplianceMonth(ctx, mf, config, keepable(months[i], asOf))
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, len(unkept), nil
+}
+
+// sideBySide runs read for each of the months at indexes, complianceParts
+// at a time, and joins their errors.
+func sideBySide(indexes []int, read func(i int) error) error {
+	errs := make([]error, len(indexes))
 	sem := make(chan struct{}, complianceParts)
 	var wg sync.WaitGroup
-	for _, i := range unkept {
+	for n, i := range indexes {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mf := f
-			mf.From, mf.To = months[i].From, months[i].To
-			out[i], errs[i] = s.readComplianceMonth(ctx, mf, config, keepable(months[i], asOf))
+			errs[n] = read(i)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, 0, err
-	}
-	return out, len(unkept), nil
+	return errors.Join(errs...)
 }
 
 // readComplianceMonth reads a month's instances into cells, keeping them

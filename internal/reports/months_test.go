@@ -169,8 +169,8 @@ func TestKeepMonthsBuildsAndPrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 	kept := f.keptMonths()
-	if built != 24 || len(kept) != 24 || kept[0] != "2024-04" || kept[23] != "2026-03" {
-		t.Fatalf("built %d, kept %v; want the 24 months from 2024-04 to 2026-03", built, kept)
+	if built != 48 || len(kept) != 24 || kept[0] != "2024-04" || kept[23] != "2026-03" {
+		t.Fatalf("built %d, kept %v; want the 24 months from 2024-04 to 2026-03 of each report (48)", built, kept)
 	}
 	var left int
 	if err := f.db.Get(&left, `SELECT (SELECT count(*) FROM report_months WHERE month_from < $1) + (SELECT count(*) FROM report_changes WHERE at < $1)`,
@@ -188,7 +188,7 @@ func TestKeepMonthsBuildsAndPrunes(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.exec(`UPDATE obligations SET owner_agency_id = $1 WHERE case_id = $2 AND obligation = 'preliminary_decision'`, f.dpolice, c1)
-	if built, err = svc.KeepMonths(ctx); err != nil || built != 1 {
-		t.Errorf("after a change in March the pass built %d months (%v), want 1", built, err)
+	if built, err = svc.KeepMonths(ctx); err != nil || built != 2 {
+		t.Errorf("after a change in March the pass built %d months (%v), want March of each report (2)", built, err)
 	}
 }

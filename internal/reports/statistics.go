@@ -7,8 +7,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"sync"
-	"time"
 
 	"github.com/nrm-tm/nrm/internal/store"
 )
@@ -89,64 +87,44 @@ func caseRegions(set *store.ReportCaseSet) ([]string, error) {
 // it counts every region: the answer is one slice of the protected cube of
 // the unfiltered statistics and every region's (cube.go).
 func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*StatisticsReport, error) {
-	f := store.StatisticsFilter{From: q.Period.From, To: q.Period.To, TimeZone: q.Period.From.Location().String()}
-	// The case and the referral queries run side by side, on two
-	// connections: most of their time is PostgreSQL's.
-	var (
-		set       *store.ReportCaseSet
-		refs      *store.ReportReferralSet
-		directory []store.Agency
-		caseErr   error
-		refErr    error
-		wg        sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		set, caseErr = s.Store.StatisticsCases(ctx, f)
-	}()
-	refs, refErr = s.Store.ReferralStatistics(ctx, f)
-	if refErr == nil {
-		directory, refErr = s.Store.Agencies(ctx)
+	months, _, err := s.statisticsMonths(ctx, q.Period, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("statistics: %w", err)
 	}
-	wg.Wait()
-	if caseErr != nil {
-		return nil, caseErr
+	directory, err := s.Store.Agencies(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if refErr != nil {
-		return nil, refErr
-	}
-	countries := set.ByCountry
 	reTrafficked, err := s.Store.ReTraffickingIn(ctx, q.Period.From, q.Period.To) // retrafficking.go
 	if err != nil {
 		return nil, err
 	}
-	// A referral's region is its case's, and a referral sent in the period
-	// belongs to a case open in it: the regions of the case set are every
-	// region with something to count. Were one missing, the unfiltered
-	// counts would not add up over the regions and protect would refuse.
-	regions, err := caseRegions(set)
+	// Every region with something to count has its slice; were one
+	// missing, the unfiltered counts would not add up over the regions and
+	// protect would refuse.
+	var more []string
+	for _, e := range reTrafficked {
+		more = append(more, e.Region)
+	}
+	regions, err := monthRegions(months, more...)
 	if err != nil {
 		return nil, fmt.Errorf("statistics: %w", err)
 	}
-	byRegion := map[string]*store.ReportReferralSet{}
-	for _, r := range regions {
-		byRegion[r] = refs.InRegion(r)
-	}
 	c := newCube(s.threshold())
-	slice := func(at coord, region int, refs *store.ReportReferralSet) []*Table {
-		services, agencies := aggregateReferrals(refs, directory, q.Period)
-		cases := caseTables(c, at, q.Period, aggregateStatistics(set, q.Period, region))
-		cases = append(cases, countryTable(c, at, cases[0].Total, countryRows(countries, q.Period, countryRegion(set, countries, region))))
+	slice := func(at coord, region string) []*Table {
+		services, agencies := countReferrals(months, region, directory)
+		rows, countries := countCases(months, region)
+		cases := caseTables(c, at, q.Period, rows)
+		cases = append(cases, countryTable(c, at, cases[0].Total, countries))
 		tables := append(cases, referralTables(c, at, services, agencies)...)
 		tables = append(tables, reTraffickingTable(c, at, q.Period, reTrafficked, regions))
 		declareTables(c.p, tables)
 		return tables
 	}
-	all := slice(nil, -1, refs)
+	all := slice(nil, "")
 	answer := all
 	for _, r := range regions {
-		tables := slice(coord{{"region", r}}, slices.Index(set.Regions, r), byRegion[r])
+		tables := slice(coord{{"region", r}}, r)
 		if r == q.Region {
 			answer = tables
 		}
@@ -154,7 +132,7 @@ func (s *Service) Statistics(ctx context.Context, q StatisticsQuery) (*Statistic
 	if q.Region != "" && !slices.Contains(regions, q.Region) {
 		// Nothing to count there: a slice of zeros, which changes no
 		// other cell's protection.
-		answer = slice(coord{{"region", q.Region}}, len(set.Regions), &store.ReportReferralSet{})
+		answer = slice(coord{{"region", q.Region}}, q.Region)
 	}
 	c.across(all, "region", regions)
 	if err := c.p.protect(); err != nil {
@@ -183,128 +161,6 @@ func countColumns(names ...string) []Column {
 type statRow struct {
 	Measure, Dimension, Key string
 	N                       int64
-}
-
-// aggregateStatistics counts each measure at its own event (a case opened
-// in the period: opened, presumed, officer_concern; a positive decision
-// taken in it; a case closed in it), overall and by each dimension, over
-// the cases of one region (its code in set.Regions) or, for -1, all.
-func aggregateStatistics(set *store.ReportCaseSet, period Period, region int) []statRow {
-	loc := period.From.Location()
-	measures := []string{"opened", "presumed", "officer_concern", "closed", "identified_preliminary", "identified_conclusive",
-		"screened_not_opened"}
-	const (
-		mOpened = iota
-		mPresumed
-		mConcern
-		mClosed
-		mPrelim
-		mConclusive
-		mScreened
-	)
-	dims := []string{"", "month", "region", "sex", "age_band", "citizenship", "closure_reason", "exploitation"}
-	var months []string
-	monthCode := map[int]int{}
-	month := func(us int64) int {
-		t := time.UnixMicro(us).In(loc)
-		ym := t.Year()*12 + int(t.Month())
-		c, ok := monthCode[ym]
-		if !ok {
-			c = len(months)
-			monthCode[ym] = c
-			months = append(months, t.Format("2006-01"))
-		}
-		return c
-	}
-	// counts[measure][dimension][code]
-	counts := make([][][]int64, len(measures))
-	for m := range counts {
-		counts[m] = make([][]int64, len(dims))
-	}
-	bump := func(m, d, code int) {
-		xs := counts[m][d]
-		for len(xs) <= code {
-			xs = append(xs, 0)
-		}
-		xs[code]++
-		counts[m][d] = xs
-	}
-	count := func(m int, c *store.ReportCase, at int64) {
-		bump(m, 0, 0)
-		bump(m, 1, month(at))
-		bump(m, 2, int(c.Region))
-		bump(m, 3, int(c.Sex))
-		bump(m, 4, int(c.AgeBand))
-		bump(m, 5, int(c.Citizenship))
-		bump(m, 6, int(c.ClosureReason))
-		bump(m, 7, int(c.Exploitation))
-	}
-	from, to := period.From.UnixMicro(), period.To.UnixMicro()
-	in := func(us int64) bool { return us != 0 && us >= from && us < to }
-	for i := range set.Cases {
-		c := &set.Cases[i]
-		if region >= 0 && int(c.Region) != region {
-			continue
-		}
-		// A screening that neither indicated trafficking nor was forwarded
-		// opened and closed at once: counted apart, so that probes of the
-		// duplicate check and mistaken screenings do not pass for cases.
-		closedAtOnce := !c.Presumed && !c.Concern
-		switch {
-		case in(c.OpenedAt) && closedAtOnce:
-			count(mScreened, c, c.OpenedAt)
-		case in(c.OpenedAt):
-			count(mOpened, c, c.OpenedAt)
-			if c.Presumed {
-				count(mPresumed, c, c.OpenedAt)
-			}
-			if c.Concern {
-				count(mConcern, c, c.OpenedAt)
-			}
-		}
-		if in(c.ClosedAt) && !closedAtOnce {
-			count(mClosed, c, c.ClosedAt)
-		}
-	}
-	for _, e := range set.Identified {
-		if region >= 0 && int(set.Cases[e.Case].Region) != region {
-			continue
-		}
-		m := mPrelim
-		if e.Conclusive {
-			m = mConclusive
-		}
-		count(m, &set.Cases[e.Case], e.At)
-	}
-	dict := [][]string{nil, months, set.Regions, set.Sexes, set.AgeBands, set.Citizenships, set.ClosureReasons}
-	var out []statRow
-	for m, byDim := range counts {
-		byType := map[string]int64{}
-		for d, xs := range byDim {
-			for code, n := range xs {
-				switch {
-				case n == 0:
-				case d == 0:
-					out = append(out, statRow{Measure: measures[m], N: n})
-				case dims[d] == "exploitation":
-					// A case counts under each of its types; none recorded is a row too.
-					types := set.Exploitations[code]
-					if len(types) == 0 {
-						types = []string{"not_recorded"}
-					}
-					for _, t := range types {
-						byType[t] += n
-					}
-				default:
-					out = append(out, statRow{Measure: measures[m], Dimension: dims[d], Key: dict[d][code], N: n})
-				}
-			}
-		}
-		for t, n := range byType {
-			out = append(out, statRow{Measure: measures[m], Dimension: "exploitation", Key: t, N: n})
-		}
-	}
-	return out
 }
 
 // caseTables builds the case tables of the slice at from the counts by
@@ -408,117 +264,6 @@ type agencyRow struct {
 	Received, Accepted, Declined, Expired, Withdrawn, Open int64
 	Answered                                               int64
 	MedianHours, P90Hours                                  *float64
-}
-
-// aggregateReferrals counts the referrals first sent in the period (their
-// first attempt's time, or their creation when no provider was ever found)
-// by service, with the times their providers took to accept or decline
-// them, and the attempts sent to each provider in the period.
-func aggregateReferrals(set *store.ReportReferralSet, directory []store.Agency, period Period) ([]serviceRow, []agencyRow) {
-	from, to := period.From.UnixMicro(), period.To.UnixMicro()
-	in := func(us int64) bool { return us >= from && us < to }
-	first := make([]int64, len(set.Referrals))
-	for i, r := range set.Referrals {
-		if r.Attempts == 0 {
-			first[i] = r.SentAt
-		}
-	}
-	for _, a := range set.Attempts {
-		if a.Attempt == 1 {
-			first[a.Referral] = a.SentAt
-		}
-	}
-	svc := make([]serviceRow, len(set.Services)+1) // the last is the total
-	for i, name := range set.Services {
-		svc[i].Service = name
-	}
-	total := len(set.Services)
-	svc[total].Total = true
-	for i, r := range set.Referrals {
-		if !in(first[i]) {
-			continue
-		}
-		for _, x := range []*serviceRow{&svc[r.Service], &svc[total]} {
-			x.Sent++
-			if r.Accepted {
-				x.Accepted++
-			}
-			if r.Redirections > 0 {
-				x.Redirected++
-				x.Redirections += int64(r.Redirections)
-			}
-			if set.Statuses[r.Status] == "unrouted" {
-				x.Unrouted++
-			}
-		}
-	}
-	names := map[string]store.Agency{}
-	for _, a := range directory {
-		names[a.ID.String()] = a
-	}
-	ag := make([]agencyRow, len(set.Agencies)+1)
-	for i, id := range set.Agencies {
-		a := names[id]
-		ag[i] = agencyRow{AgencyID: id, Agency: a.Name, AgencyType: a.Type}
-		if a.Name == "" {
-			ag[i].Agency = id
-		}
-	}
-	totalA := len(set.Agencies)
-	ag[totalA].Total = true
-	svcHours := make([][]float64, len(svc))
-	agHours := make([][]float64, len(ag))
-	for _, a := range set.Attempts {
-		if a.Answered && in(first[a.Referral]) {
-			s := set.Referrals[a.Referral].Service
-			svcHours[s] = append(svcHours[s], a.Hours)
-			svcHours[total] = append(svcHours[total], a.Hours)
-		}
-		if !in(a.SentAt) {
-			continue
-		}
-		for _, i := range []int{int(a.Agency), totalA} {
-			x := &ag[i]
-			x.Received++
-			switch set.Answers[a.Answer] {
-			case "accepted":
-				x.Accepted++
-			case "declined":
-				x.Declined++
-			case "expired":
-				x.Expired++
-			case "withdrawn":
-				x.Withdrawn++
-			default:
-				x.Open++
-			}
-			if a.Answered {
-				agHours[i] = append(agHours[i], a.Hours)
-			}
-		}
-	}
-	for i := range svc {
-		svc[i].Answered, svc[i].MedianHours, svc[i].P90Hours = percentiles(svcHours[i])
-	}
-	for i := range ag {
-		ag[i].Answered, ag[i].MedianHours, ag[i].P90Hours = percentiles(agHours[i])
-	}
-	// Services and providers without a referral in the period are left out.
-	var services []serviceRow
-	for _, x := range svc[:total] {
-		if x.Sent > 0 {
-			services = append(services, x)
-		}
-	}
-	var providers []agencyRow
-	for _, x := range ag[:totalA] {
-		if x.Received > 0 {
-			providers = append(providers, x)
-		}
-	}
-	slices.SortFunc(services, func(a, b serviceRow) int { return compareStrings(a.Service, b.Service) })
-	slices.SortFunc(providers, func(a, b agencyRow) int { return compareStrings(a.Agency, b.Agency) })
-	return append(services, svc[total]), append(providers, ag[totalA])
 }
 
 // percentiles returns the number of hours, their median and their 90th

@@ -2,11 +2,14 @@ package reports_test
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/nrm-tm/nrm/internal/reports"
 	"github.com/nrm-tm/nrm/internal/sop"
@@ -210,52 +213,94 @@ func differencing(t *testing.T, svc *reports.Service, p reports.Period) {
 	reports.AttackAnswers(t, threshold, []*reports.Table{sim.Table}, sims, true)
 }
 
-// TestReferralsInRegionAsRead: the statistics split the period's referrals
-// by region once read (store.ReportReferralSet.InRegion) instead of reading
-// them again for each region; each part holds exactly what reading that
-// region alone gives.
-func TestReferralsInRegionAsRead(t *testing.T) {
+// TestStatisticsKeptMonthsAsRead: on a synthetic history, the statistics
+// answered from kept months are those answered with nothing kept, and
+// every kind of change that counts in a month that is over — a closure, a
+// correction, a positive decision, a provider's answer, a referral sent on
+// to another provider, a transfer to another region — makes the next
+// answer count it, exactly as an answer built afresh does, in every
+// region's answer too.
+func TestStatisticsKeptMonthsAsRead(t *testing.T) {
 	svc := syntheticService(t, 2000)
 	ctx := context.Background()
+	db := svc.Store.DB()
 	p, err := svc.Period("2025-06", "2026-11")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := store.StatisticsFilter{From: p.From, To: p.To, TimeZone: p.From.Location().String()}
-	all, err := svc.Store.ReferralStatistics(ctx, f)
-	if err != nil {
+	answers := func() string {
+		var out strings.Builder
+		for _, region := range []string{"", "lebap", "mary", "ahal"} {
+			rep, err := svc.Statistics(ctx, reports.StatisticsQuery{Period: p, Region: region})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Write(b)
+			out.WriteByte('\n')
+		}
+		return out.String()
+	}
+	first := answers()
+	var kept int
+	if err := db.Get(&kept, `SELECT count(*) FROM report_months WHERE report = 'statistics'`); err != nil {
 		t.Fatal(err)
 	}
-	if len(all.Regions) < 2 || len(all.Attempts) == 0 {
-		t.Fatalf("%d regions, %d attempts: too little to split", len(all.Regions), len(all.Attempts))
+	if kept != 17 { // June 2025 to October 2026; November is not over
+		t.Fatalf("%d statistics months kept, want 17", kept)
 	}
-	for _, r := range append(slices.Clone(all.Regions), "nowhere") {
-		rf := f
-		rf.Region = r
-		read, err := svc.Store.ReferralStatistics(ctx, rf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		split := all.InRegion(r)
-		if got, want := referralLines(split), referralLines(read); !slices.Equal(got, want) {
-			t.Errorf("region %s: split %d lines, read %d lines; they differ", r, len(got), len(want))
+	if again := answers(); again != first {
+		t.Fatal("the statistics from kept months differ from those first read")
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
 		}
 	}
-}
-
-// referralLines writes out a referral set's rows with their codes decoded,
-// sorted, so that two sets read in different row orders compare equal.
-func referralLines(set *store.ReportReferralSet) []string {
-	var out []string
-	for _, r := range set.Referrals {
-		out = append(out, fmt.Sprintf("referral %s %s %s %v %d %d %d", set.Services[r.Service], set.Statuses[r.Status],
-			set.Regions[r.Region], r.Accepted, r.Redirections, r.Attempts, r.SentAt))
+	same := func(what string) {
+		t.Helper()
+		kept := answers()
+		exec(`DELETE FROM report_months`)
+		if fresh := answers(); kept != fresh {
+			t.Fatalf("after %s the statistics from kept months differ from fresh ones", what)
+		}
+		if kept == first {
+			t.Fatalf("after %s the statistics did not change", what)
+		}
+		first = kept
 	}
-	for _, a := range set.Attempts {
-		r := set.Referrals[a.Referral]
-		out = append(out, fmt.Sprintf("attempt %s %d %d %s %s %v %d %f", set.Services[r.Service], r.SentAt, a.Attempt,
-			set.Agencies[a.Agency], set.Answers[a.Answer], a.Answered, a.SentAt, a.Hours))
+	// Old enough to be in kept months, wherever the synthetic history put them.
+	before := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var open uuid.UUID
+	if err := db.Get(&open, `SELECT id FROM cases WHERE closed_at IS NULL AND opened_at < $1 AND opened_at >= $2
+		AND screening_outcome = 'presumed_victim' ORDER BY opened_at LIMIT 1`, before, p.From); err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(out)
-	return out
+	exec(`UPDATE cases SET closed_at = opened_at + interval '40 days', closure_reason = 'assistance_completed' WHERE id = $1`, open)
+	same("a closure")
+	exec(`UPDATE cases SET sex = CASE sex WHEN 'female' THEN 'male' ELSE 'female' END WHERE id = $1`, open)
+	same("a correction")
+	exec(`INSERT INTO case_events (id, case_id, type, at) SELECT 'test-' || id || '/decision', id, 'conclusive_positive', opened_at + interval '20 days'
+		FROM cases WHERE id = $1`, open)
+	same("a positive decision")
+	var ref uuid.UUID
+	var attempt int
+	if err := db.QueryRow(`SELECT referral_id, attempt FROM referral_attempts WHERE answer IN ('accepted', 'expired') AND sent_at < $1 AND sent_at >= $2
+		ORDER BY sent_at LIMIT 1`, before, p.From).Scan(&ref, &attempt); err != nil {
+		t.Fatal(err)
+	}
+	exec(`UPDATE referral_attempts SET answer = 'declined', answered_at = sent_at + interval '30 hours' WHERE referral_id = $1 AND attempt = $2`, ref, attempt)
+	same("a provider's answer")
+	exec(`INSERT INTO referral_attempts (referral_id, attempt, agency_id, sent_at, due_at)
+		SELECT referral_id, attempt + 1, agency_id, answered_at + interval '40 days', answered_at + interval '41 days'
+		FROM referral_attempts WHERE referral_id = $1 AND attempt = $2`, ref, attempt)
+	exec(`UPDATE referrals SET redirections = redirections + 1, attempt = attempt + 1 WHERE id = $1`, ref)
+	same("a referral sent on")
+	exec(`UPDATE cases SET region = CASE region WHEN 'lebap' THEN 'mary' ELSE 'lebap' END WHERE id = $1`, open)
+	exec(`UPDATE referrals SET region = c.region FROM cases c WHERE c.id = referrals.case_id AND c.id = $1`, open)
+	same("a transfer to another region")
 }

@@ -84,7 +84,21 @@ var ErrMonthNotKept = errors.New("month read but not kept")
 // only part of the month.
 func (s *Store) BuildComplianceMonth(ctx context.Context, f ComplianceFilter, report, config string,
 	fn func(set *ReportInstanceSet, r ReportInstance), data func() ([]byte, error)) error {
-	read := false
+	read := func(query rawQuerier) error { return complianceInstances(f, query, fn) }
+	if err := s.buildMonth(ctx, f.From, f.To, report, config, read, data); err != nil {
+		return fmt.Errorf("compliance month %s: %w", f.From.Format("2006-01"), err)
+	}
+	return nil
+}
+
+// buildMonth runs read in one repeatable-read transaction that takes the
+// recorded changes of [from, to) and, when read is done, keeps what data
+// returns as the figures of report under config for that span. When read
+// succeeded but the figures could not be kept, the error wraps
+// ErrMonthNotKept.
+func (s *Store) buildMonth(ctx context.Context, from, to time.Time, report, config string,
+	read func(rawQuerier) error, data func() ([]byte, error)) error {
+	done := false
 	err := s.rawTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		// Kept figures can be built again at any time: a crash that loses
 		// this transaction (changes taken and figures kept, together)
@@ -92,38 +106,33 @@ func (s *Store) BuildComplianceMonth(ctx context.Context, f ComplianceFilter, re
 		if _, err := tx.Exec(ctx, qAsyncCommit); err != nil {
 			return err
 		}
-		taken, err := tx.Exec(ctx, qTakeReportChanges, f.From, f.To)
+		taken, err := tx.Exec(ctx, qTakeReportChanges, from, to)
 		if err != nil {
 			return fmt.Errorf("take changes: %w", err)
 		}
 		if taken.RowsAffected() > 0 {
-			if _, err := tx.Exec(ctx, qDropOverlappingMonths, f.From, f.To, report, config); err != nil {
+			if _, err := tx.Exec(ctx, qDropOverlappingMonths, from, to, report, config); err != nil {
 				return fmt.Errorf("drop overlapping months: %w", err)
 			}
 		}
-		query := func(q string, args []any, oids []uint32, fn func([][]byte) error) error {
+		err = read(func(q string, args []any, oids []uint32, fn func([][]byte) error) error {
 			return rawRows(ctx, tx, q, args, oids, fn)
-		}
-		err = complianceInstances(f, query, fn)
+		})
 		if err != nil {
 			return err
 		}
-		read = true
+		done = true
 		b, err := data()
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, qKeepReportMonth, report, f.From, f.To, config, b)
+		_, err = tx.Exec(ctx, qKeepReportMonth, report, from, to, config, b)
 		return err
 	})
-	switch {
-	case err == nil:
-		return nil
-	case read:
-		return fmt.Errorf("compliance month %s: %w: %w", f.From.Format("2006-01"), ErrMonthNotKept, err)
-	default:
-		return fmt.Errorf("compliance month %s: %w", f.From.Format("2006-01"), err)
+	if err != nil && done {
+		return fmt.Errorf("%w: %w", ErrMonthNotKept, err)
 	}
+	return err
 }
 
 // ComplianceMonth hands the instances due in [f.From, f.To) to fn, with the

@@ -373,12 +373,14 @@ type ReportIdentified struct {
 // The cases come from an index-only scan of cases_report_idx; a case closed
 // before the period can count for nothing in it.
 const qStatisticsCases = `
-	SELECT id, opened_at, closed_at,
+	SELECT ` + statisticsCaseColumns + ` FROM cases
+	WHERE opened_at < $2 AND (closed_at IS NULL OR closed_at >= $1) AND ($3 = '' OR region = $3)`
+
+// statisticsCaseColumns are what the statistics read of a case (caseSetReader).
+const statisticsCaseColumns = `id, opened_at, closed_at,
 		screening_outcome = 'presumed_victim',
 		officer_concern AND screening_outcome = 'not_indicated',
-		region, sex, age_band, citizenship, COALESCE(closure_reason, 'unknown'), exploitation, exploitation_countries
-	FROM cases
-	WHERE opened_at < $2 AND (closed_at IS NULL OR closed_at >= $1) AND ($3 = '' OR region = $3)`
+		region, sex, age_band, citizenship, COALESCE(closure_reason, 'unknown'), exploitation, exploitation_countries`
 
 // Positive decisions taken in the period: an index-only scan of case_events_identified_idx.
 const qStatisticsIdentified = `
@@ -389,50 +391,82 @@ const qStatisticsIdentified = `
 // caller counts (package reports does it in one pass, far cheaper than
 // PostgreSQL's grouping sets over one row per counted event).
 func (s *Store) StatisticsCases(ctx context.Context, f StatisticsFilter) (*ReportCaseSet, error) {
-	out := &ReportCaseSet{}
-	reg, sex, band, cit, reason := newInterner(&out.Regions), newInterner(&out.Sexes), newInterner(&out.AgeBands),
-		newInterner(&out.Citizenships), newInterner(&out.ClosureReasons)
-	var rawExpl, rawCountries []string
-	expl, countries := newInterner(&rawExpl), newInterner(&rawCountries)
-	var byCountry []ReportCase
-	index := map[[16]byte]int{}
-	oids := []uint32{pgtype.UUIDOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.BoolOID, pgtype.BoolOID,
-		pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextArrayOID, pgtype.TextArrayOID}
-	err := s.rawQuery(ctx, qStatisticsCases, []any{f.From, f.To, f.Region}, oids, func(v [][]byte) error {
-		var id [16]byte
-		copy(id[:], v[0])
-		index[id] = len(out.Cases)
-		c := ReportCase{OpenedAt: rawMicros(v[1]), ClosedAt: rawMicros(v[2]), Presumed: rawBool(v[3]),
-			Concern: rawBool(v[4]), Region: reg.code(v[5])}
-		byCountry = append(byCountry, ReportCase{OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, Presumed: c.Presumed,
-			Concern: c.Concern, Region: c.Region, Exploitation: countries.code(v[11])})
-		c.Sex, c.AgeBand, c.Citizenship, c.ClosureReason = sex.code(v[6]), band.code(v[7]), cit.code(v[8]), reason.code(v[9])
-		c.Exploitation = expl.code(v[10])
-		out.Cases = append(out.Cases, c)
-		return nil
-	})
+	r := newCaseSetReader()
+	err := s.rawQuery(ctx, qStatisticsCases, []any{f.From, f.To, f.Region}, caseSetOIDs, r.row)
 	if err != nil {
 		return nil, fmt.Errorf("case statistics: %w", err)
 	}
-	if out.Exploitations, err = textArrays(rawExpl); err != nil {
-		return nil, fmt.Errorf("case statistics: exploitation: %w", err)
-	}
-	out.ByCountry = &ReportCaseSet{Regions: out.Regions, Sexes: []string{""}, AgeBands: []string{""}, Citizenships: []string{""},
-		ClosureReasons: []string{""}, Cases: byCountry}
-	if out.ByCountry.Exploitations, err = textArrays(rawCountries); err != nil {
-		return nil, fmt.Errorf("case statistics: countries: %w", err)
-	}
-	oids = []uint32{pgtype.UUIDOID, pgtype.BoolOID, pgtype.TimestamptzOID}
+	var identified []identifiedRow
+	oids := []uint32{pgtype.UUIDOID, pgtype.BoolOID, pgtype.TimestamptzOID}
 	err = s.rawQuery(ctx, qStatisticsIdentified, []any{f.From, f.To}, oids, func(v [][]byte) error {
-		var id [16]byte
-		copy(id[:], v[0])
-		if i, ok := index[id]; ok { // not among the cases: another region
-			out.Identified = append(out.Identified, ReportIdentified{Case: i, Conclusive: rawBool(v[1]), At: rawMicros(v[2])})
-		}
+		identified = append(identified, identifiedRow{id: [16]byte(v[0]), conclusive: rawBool(v[1]), at: rawMicros(v[2])})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identification statistics: %w", err)
+	}
+	return r.finish(identified)
+}
+
+// identifiedRow is a positive decision as read, before its case is found.
+type identifiedRow struct {
+	id         [16]byte
+	conclusive bool
+	at         int64
+}
+
+// caseSetOIDs are the types of qStatisticsCases' and
+// qStatisticsMonthCases' columns.
+var caseSetOIDs = []uint32{pgtype.UUIDOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.BoolOID, pgtype.BoolOID,
+	pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextArrayOID, pgtype.TextArrayOID}
+
+// caseSetReader builds a ReportCaseSet from the rows of a case query.
+type caseSetReader struct {
+	out                         *ReportCaseSet
+	reg, sex, band, cit, reason *interner
+	rawExpl, rawCountries       []string
+	expl, countries             *interner
+	byCountry                   []ReportCase
+	index                       map[[16]byte]int
+}
+
+func newCaseSetReader() *caseSetReader {
+	r := &caseSetReader{out: &ReportCaseSet{}, index: map[[16]byte]int{}}
+	r.reg, r.sex, r.band = newInterner(&r.out.Regions), newInterner(&r.out.Sexes), newInterner(&r.out.AgeBands)
+	r.cit, r.reason = newInterner(&r.out.Citizenships), newInterner(&r.out.ClosureReasons)
+	r.expl, r.countries = newInterner(&r.rawExpl), newInterner(&r.rawCountries)
+	return r
+}
+
+func (r *caseSetReader) row(v [][]byte) error {
+	r.index[[16]byte(v[0])] = len(r.out.Cases)
+	c := ReportCase{OpenedAt: rawMicros(v[1]), ClosedAt: rawMicros(v[2]), Presumed: rawBool(v[3]),
+		Concern: rawBool(v[4]), Region: r.reg.code(v[5])}
+	r.byCountry = append(r.byCountry, ReportCase{OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, Presumed: c.Presumed,
+		Concern: c.Concern, Region: c.Region, Exploitation: r.countries.code(v[11])})
+	c.Sex, c.AgeBand, c.Citizenship, c.ClosureReason = r.sex.code(v[6]), r.band.code(v[7]), r.cit.code(v[8]), r.reason.code(v[9])
+	c.Exploitation = r.expl.code(v[10])
+	r.out.Cases = append(r.out.Cases, c)
+	return nil
+}
+
+// finish decodes the lists and joins the decisions to their cases; a
+// decision of a case not read (another region) is left out.
+func (r *caseSetReader) finish(identified []identifiedRow) (*ReportCaseSet, error) {
+	out := r.out
+	var err error
+	if out.Exploitations, err = textArrays(r.rawExpl); err != nil {
+		return nil, fmt.Errorf("case statistics: exploitation: %w", err)
+	}
+	out.ByCountry = &ReportCaseSet{Regions: out.Regions, Sexes: []string{""}, AgeBands: []string{""}, Citizenships: []string{""},
+		ClosureReasons: []string{""}, Cases: r.byCountry}
+	if out.ByCountry.Exploitations, err = textArrays(r.rawCountries); err != nil {
+		return nil, fmt.Errorf("case statistics: countries: %w", err)
+	}
+	for _, d := range identified {
+		if i, ok := r.index[d.id]; ok {
+			out.Identified = append(out.Identified, ReportIdentified{Case: i, Conclusive: d.conclusive, At: d.at})
+		}
 	}
 	out.ByCountry.Identified = out.Identified
 	return out, nil
@@ -451,12 +485,12 @@ func textArrays(raw []string) ([][]string, error) {
 	return out, nil
 }
 
-// ReportReferralSet holds what the referral statistics of a period count,
-// in compact form: the referrals that can have been first sent in the
-// period (last sent in it or later) and their attempts. The caller picks
-// the referrals first sent in the period (their first attempt's time, or
-// their creation when no provider was ever found) and the attempts sent in
-// it; joining them here in Go costs less than PostgreSQL's hash joins.
+// ReportReferralSet holds what the referral statistics of a month count,
+// in compact form: the referrals with an attempt sent in it or created in
+// it without a provider, and all their attempts. The caller picks the
+// referrals first sent in the month (their first attempt's time, or their
+// creation when no provider was ever found) and the attempts sent in it;
+// joining them here in Go costs less than PostgreSQL's hash joins.
 type ReportReferralSet struct {
 	Services, Statuses, Answers []string
 	// Regions are the referrals' regions (their cases').
@@ -493,85 +527,53 @@ type ReportAttempt struct {
 	Hours    float64
 }
 
-// A referral last sent before the period cannot have been first sent in it.
-const qReportReferrals = `
-	SELECT id, service, status, accepted_at IS NOT NULL, redirections, attempt, sent_at, region
-	FROM referrals WHERE sent_at >= $1 AND ($2 = '' OR region = $2)`
+// The types of the referral and attempt queries' columns.
+var (
+	referralOIDs = []uint32{pgtype.UUIDOID, pgtype.TextOID, pgtype.TextOID, pgtype.BoolOID, pgtype.Int4OID, pgtype.Int4OID,
+		pgtype.TimestamptzOID, pgtype.TextOID}
+	attemptOIDs = []uint32{pgtype.UUIDOID, pgtype.Int4OID, pgtype.UUIDOID, pgtype.TextOID, pgtype.BoolOID, pgtype.TimestamptzOID,
+		pgtype.Float8OID}
+)
 
-// Every attempt of those referrals was sent at or after the period's start.
-const qReportReferralAttempts = `
-	SELECT referral_id, attempt, agency_id, COALESCE(answer, ''), answer IN ('accepted', 'declined') AND answered_at IS NOT NULL,
-		sent_at, COALESCE((EXTRACT(EPOCH FROM (answered_at - sent_at)) / 3600)::float8, 0)
-	FROM referral_attempts WHERE sent_at >= $1`
-
-// ReferralStatistics returns what the referral statistics of a period count.
-func (s *Store) ReferralStatistics(ctx context.Context, f StatisticsFilter) (*ReportReferralSet, error) {
-	out := &ReportReferralSet{}
-	svc, status, answer := newInterner(&out.Services), newInterner(&out.Statuses), newInterner(&out.Answers)
-	region := newInterner(&out.Regions)
-	index := map[[16]byte]int32{}
-	oids := []uint32{pgtype.UUIDOID, pgtype.TextOID, pgtype.TextOID, pgtype.BoolOID, pgtype.Int4OID, pgtype.Int4OID, pgtype.TimestamptzOID,
-		pgtype.TextOID}
-	err := s.rawQuery(ctx, qReportReferrals, []any{f.From, f.Region}, oids, func(v [][]byte) error {
-		index[[16]byte(v[0])] = int32(len(out.Referrals))
-		out.Referrals = append(out.Referrals, ReportReferral{Service: svc.code(v[1]), Status: status.code(v[2]), Region: region.code(v[7]),
-			Accepted: rawBool(v[3]), Redirections: rawInt4(v[4]), Attempts: rawInt4(v[5]), SentAt: rawMicros(v[6])})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("referral statistics: %w", err)
-	}
-	agencies := map[[16]byte]uint16{}
-	oids = []uint32{pgtype.UUIDOID, pgtype.Int4OID, pgtype.UUIDOID, pgtype.TextOID, pgtype.BoolOID, pgtype.TimestamptzOID, pgtype.Float8OID}
-	err = s.rawQuery(ctx, qReportReferralAttempts, []any{f.From}, oids, func(v [][]byte) error {
-		ref, ok := index[[16]byte(v[0])]
-		if !ok {
-			return nil // a referral of another region
-		}
-		id := [16]byte(v[2])
-		a, ok := agencies[id]
-		if !ok {
-			a = uint16(len(out.Agencies))
-			agencies[id] = a
-			out.Agencies = append(out.Agencies, uuid.UUID(id).String())
-		}
-		out.Attempts = append(out.Attempts, ReportAttempt{Referral: ref, Attempt: rawInt4(v[1]), Agency: a, Answer: answer.code(v[3]),
-			Answered: rawBool(v[4]), SentAt: rawMicros(v[5]), Hours: rawFloat8(v[6])})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("referral attempts: %w", err)
-	}
-	return out, nil
+// referralSetReader builds a ReportReferralSet from the rows of a referral
+// query and then of an attempt query.
+type referralSetReader struct {
+	out                         *ReportReferralSet
+	svc, status, answer, region *interner
+	index                       map[[16]byte]int32
+	agencies                    map[[16]byte]uint16
 }
 
-// InRegion is the part of the set in one region: what ReferralStatistics
-// filtered to it reads, codes numbered in the same order, without reading
-// every referral and attempt of the period again for each region.
-func (set *ReportReferralSet) InRegion(name string) *ReportReferralSet {
-	out := &ReportReferralSet{}
-	svc, status, answer := newInterner(&out.Services), newInterner(&out.Statuses), newInterner(&out.Answers)
-	region, agency := newInterner(&out.Regions), newInterner(&out.Agencies)
-	r := slices.Index(set.Regions, name)
-	index := make([]int32, len(set.Referrals))
-	for i, x := range set.Referrals {
-		index[i] = -1
-		if r < 0 || int(x.Region) != r {
-			continue
-		}
-		index[i] = int32(len(out.Referrals))
-		x.Service, x.Status, x.Region = svc.code([]byte(set.Services[x.Service])), status.code([]byte(set.Statuses[x.Status])), region.code([]byte(name))
-		out.Referrals = append(out.Referrals, x)
+func newReferralSetReader() *referralSetReader {
+	r := &referralSetReader{out: &ReportReferralSet{}, index: map[[16]byte]int32{}, agencies: map[[16]byte]uint16{}}
+	r.svc, r.status, r.answer = newInterner(&r.out.Services), newInterner(&r.out.Statuses), newInterner(&r.out.Answers)
+	r.region = newInterner(&r.out.Regions)
+	return r
+}
+
+func (r *referralSetReader) referral(v [][]byte) error {
+	r.index[[16]byte(v[0])] = int32(len(r.out.Referrals))
+	r.out.Referrals = append(r.out.Referrals, ReportReferral{Service: r.svc.code(v[1]), Status: r.status.code(v[2]),
+		Region: r.region.code(v[7]), Accepted: rawBool(v[3]), Redirections: rawInt4(v[4]), Attempts: rawInt4(v[5]),
+		SentAt: rawMicros(v[6])})
+	return nil
+}
+
+func (r *referralSetReader) attempt(v [][]byte) error {
+	ref, ok := r.index[[16]byte(v[0])]
+	if !ok {
+		return nil // a referral of another region
 	}
-	for _, a := range set.Attempts {
-		if index[a.Referral] < 0 {
-			continue
-		}
-		a.Referral = index[a.Referral]
-		a.Agency, a.Answer = agency.code([]byte(set.Agencies[a.Agency])), answer.code([]byte(set.Answers[a.Answer]))
-		out.Attempts = append(out.Attempts, a)
+	id := [16]byte(v[2])
+	a, ok := r.agencies[id]
+	if !ok {
+		a = uint16(len(r.out.Agencies))
+		r.agencies[id] = a
+		r.out.Agencies = append(r.out.Agencies, uuid.UUID(id).String())
 	}
-	return out
+	r.out.Attempts = append(r.out.Attempts, ReportAttempt{Referral: ref, Attempt: rawInt4(v[1]), Agency: a,
+		Answer: r.answer.code(v[3]), Answered: rawBool(v[4]), SentAt: rawMicros(v[5]), Hours: rawFloat8(v[6])})
+	return nil
 }
 
 // ReportExportRow is the anonymised record of one case for the HTCDS export: codes
@@ -696,8 +698,9 @@ func (s *Store) ExplainReports(ctx context.Context, cf ComplianceFilter, sf Stat
 		{"compliance", qComplianceInstances, cf.args()},
 		{"statistics_cases", qStatisticsCases, []any{sf.From, sf.To, sf.Region}},
 		{"statistics_identified", qStatisticsIdentified, []any{sf.From, sf.To}},
-		{"referrals", qReportReferrals, []any{sf.From, sf.Region}},
-		{"referral_attempts", qReportReferralAttempts, []any{sf.From}},
+		{"statistics_month_cases", qStatisticsMonthCases, []any{sf.From, sf.To, sf.Region, [][16]byte{}}},
+		{"statistics_month_referrals", qStatisticsMonthReferrals, []any{sf.From, sf.To, sf.Region}},
+		{"statistics_month_attempts", qStatisticsMonthAttempts, []any{[][16]byte{}}},
 	}
 	out := map[string]string{}
 	for _, q := range queries {

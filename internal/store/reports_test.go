@@ -69,8 +69,11 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 			[]string{"report_months_pkey", "report_changes_at_idx"}},
 		{"statistics cases", qStatisticsCases, []any{from, to, ""}, []string{"cases_report_idx"}},
 		{"statistics identified", qStatisticsIdentified, []any{from, to}, []string{"case_events_identified_idx"}},
-		{"referrals", qReportReferrals, []any{from, ""}, []string{"referrals_sent_idx"}},
-		{"referral attempts", qReportReferralAttempts, []any{from}, []string{"referral_attempts_sent_idx"}},
+		{"statistics month cases", qStatisticsMonthCases, []any{from, to, "", [][16]byte{{1}}},
+			[]string{"cases_report_idx", "cases_closed_idx", "cases_pkey"}},
+		{"statistics month referrals", qStatisticsMonthReferrals, []any{from, to, ""},
+			[]string{"referral_attempts_sent_idx", "referrals_pkey", "referrals_sent_idx"}},
+		{"statistics month attempts", qStatisticsMonthAttempts, []any{[][16]byte{{1}}}, []string{"referral_attempts_pkey"}},
 		{"export", qExport, []any{from, to, ""}, []string{"cases_report_idx", "case_events_case_at_idx"}},
 		{"replay", qReplayEvents, []any{from, to, "", Strings{"case_opened"}}, []string{"case_events_case_at_idx"}},
 	} {
@@ -111,9 +114,9 @@ func TestReportQueriesRun(t *testing.T) {
 	if cs == nil || cs.ByCountry == nil || len(cs.ByCountry.Cases) != 0 {
 		t.Errorf("statistics by country: %v", cs)
 	}
-	refs, err := st.ReferralStatistics(ctx, StatisticsFilter{From: from, To: to})
-	if err != nil || len(refs.Referrals) != 0 || len(refs.Attempts) != 0 {
-		t.Errorf("referrals: %v %v", refs, err)
+	mc, refs, err := st.StatisticsMonth(ctx, StatisticsFilter{From: from, To: to})
+	if err != nil || len(mc.Cases) != 0 || len(refs.Referrals) != 0 || len(refs.Attempts) != 0 {
+		t.Errorf("statistics month: %v %v %v", mc, refs, err)
 	}
 	if _, err := st.CopyRows(ctx, "persons", []string{"case_id"}, nil); err == nil {
 		t.Error("CopyRows accepts persons")
