@@ -31,6 +31,9 @@ commands:
   audit verify        check the audit log's hash chain (exit 1 and the entry ID when broken)
   reconcile           start the workflows of cases recorded without one and
                       recompute outdated blind indexes, once
+  load                measure a running deployment: case openings beside bare
+                      workflows, then case reads (opens synthetic cases: for
+                      development or staging only)
   healthcheck URL     exit 0 when URL answers 200 (for container health checks)
   version             print the version this binary was built as
 
@@ -76,6 +79,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runKeys(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "load":
+		return runLoad(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, stderr)
 	case "version":

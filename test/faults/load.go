@@ -283,6 +283,10 @@ func screening(n int) map[string]any {
 	}
 }
 
+// OfficerEmail is the frontline officer Directory creates: the one who
+// opens the cases.
+const OfficerEmail = "officer@harness.example"
+
 // Directory creates the load's agencies and users as the administrator
 // does after the first deployment, through the API, and signs them in.
 func Directory(ctx context.Context, c *Client, adminToken, password string) (Users, error) {
@@ -304,7 +308,7 @@ func Directory(ctx context.Context, c *Client, adminToken, password string) (Use
 		ids[i] = out.ID
 	}
 	users := []struct{ email, role string }{
-		{"officer@harness.example", "frontline"}, {"supervisor@harness.example", "supervisor"},
+		{OfficerEmail, "frontline"}, {"supervisor@harness.example", "supervisor"},
 		{"decider@harness.example", "competent_authority"}, {"reviewer@harness.example", "competent_authority"},
 		{"lawyer@harness.example", "provider"},
 	}
