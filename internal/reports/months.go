@@ -76,6 +76,103 @@ func (p Period) months() []Period {
 	return out
 }
 
+// span is a part of a report's period that is read, and kept, as one: a
+// month, or a day of the month under way, so that a request reads afresh
+// only the day under way rather than the whole month.
+type span struct {
+	Period
+	// keep: its figures are kept once read.
+	keep bool
+	// ahead: it has not started yet. Its figures are kept under their own
+	// configuration and asked for only while it has not started: until
+	// then, no instance in it can be overdue, so they do not depend on
+	// the time of the request.
+	ahead bool
+}
+
+// spans splits the period for reading as of asOf: the months that are
+// over whole (kept unless older than KeptMonths), the month under way by
+// day — the days that are over kept, the day under way read afresh, and
+// the days after it either kept ahead (ahead) or read afresh with the day
+// under way —, and a month not started like the days ahead.
+func (p Period) spans(asOf time.Time, ahead bool) []span {
+	var out []span
+	for _, m := range p.months() {
+		switch {
+		case !m.To.After(asOf):
+			out = append(out, span{Period: m, keep: keepable(m, asOf)})
+		case m.From.After(asOf):
+			out = append(out, span{Period: m, keep: ahead, ahead: ahead})
+		default:
+			out = append(out, m.days(asOf, ahead)...)
+		}
+	}
+	return out
+}
+
+// days splits the month under way at asOf into its days (spans).
+func (m Period) days(asOf time.Time, ahead bool) []span {
+	var out []span
+	for from := m.From; from.Before(m.To); {
+		to := from.AddDate(0, 0, 1)
+		if to.After(m.To) {
+			to = m.To
+		}
+		d := Period{From: from, To: to}
+		switch {
+		case !to.After(asOf):
+			out = append(out, span{Period: d, keep: true})
+		case !from.After(asOf):
+			out = append(out, span{Period: d}) // under way
+		case ahead:
+			out = append(out, span{Period: d, keep: true, ahead: true})
+		default: // read with the day under way
+			out[len(out)-1].To = m.To
+			return out
+		}
+		from = to
+	}
+	return out
+}
+
+// config is the configuration the span's figures are kept under.
+func (sp span) config(base string) string {
+	if sp.ahead {
+		return base + "/ahead"
+	}
+	return base
+}
+
+// keptSpans answers the kept figures of report still good for each span
+// (nil where there are none).
+func (s *Service) keptSpans(ctx context.Context, report, config string, spans []span) ([][]byte, error) {
+	asked := make([]store.ReportMonth, 0, len(spans))
+	for _, sp := range spans {
+		if sp.keep {
+			asked = append(asked, store.ReportMonth{From: sp.From, To: sp.To, Config: sp.config(config)})
+		}
+	}
+	kept, err := s.Store.KeptReportMonths(ctx, report, asked)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		from, to int64
+		config   string
+	}
+	found := make(map[key][]byte, len(kept))
+	for _, k := range kept {
+		found[key{k.From.UnixMicro(), k.To.UnixMicro(), k.Config}] = k.Data
+	}
+	out := make([][]byte, len(spans))
+	for i, sp := range spans {
+		if sp.keep {
+			out[i] = found[key{sp.From.UnixMicro(), sp.To.UnixMicro(), sp.config(config)}]
+		}
+	}
+	return out, nil
+}
+
 // complianceCell counts the instances of one obligation, SOP version,
 // region and owning agency ("" when none) in a month.
 type complianceCell struct {
@@ -118,16 +215,15 @@ func (m *monthCells) add(set *store.ReportInstanceSet, r store.ReportInstance) {
 	}
 }
 
-// complianceMonths returns the cells of every month of the period: kept
-// ones where they are still good, the others read — and kept, for a month
-// that is over by asOf. Months are read side by side, complianceParts at a
-// time.
+// complianceMonths returns the cells of every span of the period (spans):
+// kept ones where they are still good, the others read — and kept, unless
+// under way. Spans are read side by side, complianceParts at a time.
 func (s *Service) complianceMonths(ctx context.Context, p Period, f store.ComplianceFilter, asOf time.Time) ([][]*complianceCell, error) {
 	out, _, err := s.readComplianceMonths(ctx, p, f, asOf)
 	return out, err
 }
 
-// complianceMonthsBuilt is complianceMonths answering how many months it
+// complianceMonthsBuilt is complianceMonths answering how many spans it
 // read from the instances.
 func (s *Service) complianceMonthsBuilt(ctx context.Context, p Period, f store.ComplianceFilter, asOf time.Time) (int, error) {
 	_, built, err := s.readComplianceMonths(ctx, p, f, asOf)
@@ -135,39 +231,27 @@ func (s *Service) complianceMonthsBuilt(ctx context.Context, p Period, f store.C
 }
 
 func (s *Service) readComplianceMonths(ctx context.Context, p Period, f store.ComplianceFilter, asOf time.Time) ([][]*complianceCell, int, error) {
-	months := p.months()
+	spans := p.spans(asOf, true)
 	config := complianceConfig(f)
-	asked := make([]store.ReportMonth, 0, len(months))
-	for _, m := range months {
-		if keepable(m, asOf) {
-			asked = append(asked, store.ReportMonth{From: m.From, To: m.To})
-		}
-	}
-	kept, err := s.Store.KeptReportMonths(ctx, keptCompliance, config, asked)
+	kept, err := s.keptSpans(ctx, keptCompliance, config, spans)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([][]*complianceCell, len(months))
+	out := make([][]*complianceCell, len(spans))
 	var unkept []int
-	for i, m := range months {
-		found := false
-		for _, k := range kept {
-			if k.From.Equal(m.From) && k.To.Equal(m.To) {
-				if cells, err := decodeCells(k.Data); err == nil {
-					out[i], found = cells, true
-				}
-				break
-			}
-		}
-		if !found {
+	for i := range spans {
+		cells, err := decodeCells(kept[i])
+		if kept[i] == nil || err != nil {
 			unkept = append(unkept, i)
+			continue
 		}
+		out[i] = cells
 	}
 	err = sideBySide(unkept, func(i int) error {
 		mf := f
-		mf.From, mf.To = months[i].From, months[i].To
+		mf.From, mf.To = spans[i].From, spans[i].To
 		var err error
-		out[i], err = s.readComplianceMonth(ctx, mf, config, keepable(months[i], asOf))
+		out[i], err = s.readComplianceMonth(ctx, mf, spans[i].config(config), spans[i].keep)
 		return err
 	})
 	if err != nil {

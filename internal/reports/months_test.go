@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,17 +27,35 @@ func complianceJSON(t *testing.T, svc *Service, p Period) []byte {
 	return b
 }
 
-// keptMonths lists the months kept for the compliance report, as YYYY-MM
-// in the fixture's time zone.
+// keptMonths lists the whole months kept for the compliance report, as
+// YYYY-MM in the fixture's time zone.
 func (f *fixture) keptMonths() []string {
+	return f.kept(`month_to - month_from > interval '2 days'`, "2006-01")
+}
+
+// keptDays lists the days kept for the compliance report, as YYYY-MM-DD in
+// the fixture's time zone, those kept ahead marked with a "+".
+func (f *fixture) keptDays() []string {
+	return f.kept(`month_to - month_from <= interval '2 days'`, "2006-01-02")
+}
+
+func (f *fixture) kept(where, layout string) []string {
 	f.t.Helper()
-	var froms []time.Time
-	if err := f.db.Select(&froms, `SELECT month_from FROM report_months WHERE report = 'compliance' ORDER BY month_from`); err != nil {
+	var rows []struct {
+		From   time.Time `db:"month_from"`
+		Config string    `db:"config"`
+	}
+	if err := f.db.Select(&rows, `SELECT month_from, config FROM report_months WHERE report = 'compliance' AND `+where+
+		` ORDER BY month_from`); err != nil {
 		f.t.Fatal(err)
 	}
 	var out []string
-	for _, m := range froms {
-		out = append(out, m.In(f.loc).Format("2006-01"))
+	for _, r := range rows {
+		v := r.From.In(f.loc).Format(layout)
+		if strings.HasSuffix(r.Config, "/ahead") {
+			v += "+"
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -56,6 +76,20 @@ func TestComplianceKeepsMonthsThatAreOver(t *testing.T) {
 	first := complianceJSON(t, svc, p)
 	if got, want := f.keptMonths(), []string{"2026-01", "2026-02", "2026-03"}; !slices.Equal(got, want) {
 		t.Fatalf("kept months %v, want %v", got, want)
+	}
+	// April by day: the nine days that are over, not the day under way,
+	// and the twenty to come kept ahead.
+	var days []string
+	for d := 1; d <= 30; d++ {
+		switch {
+		case d < 10:
+			days = append(days, fmt.Sprintf("2026-04-%02d", d))
+		case d > 10:
+			days = append(days, fmt.Sprintf("2026-04-%02d+", d))
+		}
+	}
+	if got := f.keptDays(); !slices.Equal(got, days) {
+		t.Fatalf("kept days %v, want %v", got, days)
 	}
 	if again := complianceJSON(t, svc, p); !bytes.Equal(again, first) {
 		t.Fatalf("the report from kept months differs:\n%s\n%s", again, first)
@@ -113,10 +147,14 @@ func TestComplianceKeepsMonthsThatAreOver(t *testing.T) {
 	f.exec(`DELETE FROM obligations WHERE id = $1`, "case-"+c1.String()+"/preliminary_decision/9")
 	same("an instance removed")
 
-	// The current month is never kept, and a report of months that are all
-	// kept leaves no change recorded for them.
+	// The month under way is never kept whole, nor the day under way, and
+	// a report of months that are all kept leaves no change recorded for
+	// them.
 	if got := f.keptMonths(); slices.Contains(got, "2026-04") {
 		t.Errorf("the current month is kept: %v", got)
+	}
+	if got := f.keptDays(); slices.Contains(got, "2026-04-10") || slices.Contains(got, "2026-04-10+") {
+		t.Errorf("the day under way is kept: %v", got)
 	}
 	var changes int
 	if err := f.db.Get(&changes, `SELECT count(*) FROM report_changes WHERE at >= $1 AND at < $2`,
@@ -126,6 +164,12 @@ func TestComplianceKeepsMonthsThatAreOver(t *testing.T) {
 	if changes != 0 {
 		t.Errorf("%d changes of kept months left recorded", changes)
 	}
+
+	// A day kept ahead is not used once it has started: as of 17 April,
+	// the deadline due on the 16th at midnight is overdue, no longer
+	// pending as the 16th kept ahead on the 10th counted it.
+	f.asOf = f.at("2026-04-17 06:00")
+	same("the day a deadline falls due")
 }
 
 // TestKeptCellsRoundTrip: what a month keeps reads back the same, and

@@ -41,9 +41,10 @@ const (
 var measureNames = []string{"opened", "presumed", "officer_concern", "closed", "identified_preliminary",
 	"identified_conclusive", "screened_not_opened"}
 
-// statMonth is what the statistics count in one month.
+// statMonth is what the statistics count in one month, or in a part of
+// one (a span).
 type statMonth struct {
-	Month    string // 2006-01, in the SOP's time zone
+	Month    string // 2006-01, in the SOP's time zone: the month it is (part of)
 	Cases    []statCaseCell
 	Services []statServiceCell
 	Attempts []statAttemptCell
@@ -408,40 +409,32 @@ func monthRegions(months []*statMonth, more ...string) ([]string, error) {
 // read model: their encoding.
 var statisticsConfig = fmt.Sprintf("stat-cells/%d", statsEncoding)
 
-// statisticsMonths returns what the statistics count in each month of the
-// period: kept months where they are still good, the others read — and
-// kept, for a month over by asOf —, complianceParts at a time. It also
-// answers how many months it read.
+// statisticsMonths returns what the statistics count in each span of the
+// period (months, and days of the month under way: spans): kept ones where
+// they are still good, the others read — and kept, unless under way —,
+// complianceParts at a time. It also answers how many spans it read.
 func (s *Service) statisticsMonths(ctx context.Context, p Period, asOf time.Time) ([]*statMonth, int, error) {
-	months := p.months()
-	asked := make([]store.ReportMonth, 0, len(months))
-	for _, m := range months {
-		if keepable(m, asOf) {
-			asked = append(asked, store.ReportMonth{From: m.From, To: m.To})
-		}
-	}
-	kept, err := s.Store.KeptReportMonths(ctx, keptStatistics, statisticsConfig, asked)
+	// Nothing happens ahead of time: the rest of the month under way is
+	// read with the day under way.
+	spans := p.spans(asOf, false)
+	kept, err := s.keptSpans(ctx, keptStatistics, statisticsConfig, spans)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make([]*statMonth, len(months))
+	out := make([]*statMonth, len(spans))
 	var unkept []int
-	for i, m := range months {
-		for _, k := range kept {
-			if k.From.Equal(m.From) && k.To.Equal(m.To) {
-				if sm, err := decodeStatMonth(k.Data); err == nil && sm.Month == m.From.Format("2006-01") {
-					out[i] = sm
-				}
-				break
+	for i, sp := range spans {
+		if kept[i] != nil {
+			if sm, err := decodeStatMonth(kept[i]); err == nil && sm.Month == sp.From.Format("2006-01") {
+				out[i] = sm
+				continue
 			}
 		}
-		if out[i] == nil {
-			unkept = append(unkept, i)
-		}
+		unkept = append(unkept, i)
 	}
 	err = sideBySide(unkept, func(i int) error {
 		var err error
-		out[i], err = s.readStatisticsMonth(ctx, months[i], keepable(months[i], asOf))
+		out[i], err = s.readStatisticsMonth(ctx, spans[i].Period, spans[i].keep)
 		return err
 	})
 	if err != nil {

@@ -13,19 +13,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// ReportMonth is a month of a report, [From, To), and its kept figures.
+// ReportMonth is a span of a report — a month, or a day of the month under
+// way —, [From, To), the configuration its figures are kept under, and the
+// figures.
 type ReportMonth struct {
 	From, To time.Time
+	Config   string
 	Data     []byte
 }
 
-// The kept figures of the months asked for that nothing has changed since:
-// no change recorded in the month.
+// The kept figures of the spans asked for that nothing has changed since:
+// no change recorded in the span.
 const qKeptReportMonths = `
-	SELECT m.month_from, m.month_to, m.data
+	SELECT m.month_from, m.month_to, m.config, m.data
 	FROM report_months m
-	JOIN unnest($3::timestamptz[], $4::timestamptz[]) AS k(f, t) ON m.month_from = k.f AND m.month_to = k.t
-	WHERE m.report = $1 AND m.config = $2
+	JOIN unnest($2::timestamptz[], $3::timestamptz[], $4::text[]) AS k(f, t, c)
+	  ON m.month_from = k.f AND m.month_to = k.t AND m.config = k.c
+	WHERE m.report = $1
 	  AND NOT EXISTS (
 		SELECT 1 FROM report_changes c WHERE c.at >= m.month_from AND c.at < m.month_to)`
 
@@ -47,18 +51,18 @@ const qKeepReportMonth = `
 	INSERT INTO report_months (report, month_from, month_to, config, data) VALUES ($1, $2, $3, $4, $5)
 	ON CONFLICT (report, month_from, month_to, config) DO UPDATE SET data = EXCLUDED.data, built_at = now()`
 
-// KeptReportMonths returns the kept figures of report under config for
-// those of months (From and To set) that are still good.
-func (s *Store) KeptReportMonths(ctx context.Context, report, config string, months []ReportMonth) ([]ReportMonth, error) {
-	from, to := make([]time.Time, len(months)), make([]time.Time, len(months))
-	for i, m := range months {
-		from[i], to[i] = m.From, m.To
+// KeptReportMonths returns the kept figures of report for those of spans
+// (From, To and Config set) that are still good.
+func (s *Store) KeptReportMonths(ctx context.Context, report string, spans []ReportMonth) ([]ReportMonth, error) {
+	from, to, config := make([]time.Time, len(spans)), make([]time.Time, len(spans)), make([]string, len(spans))
+	for i, m := range spans {
+		from[i], to[i], config[i] = m.From, m.To, m.Config
 	}
 	var out []ReportMonth
-	oids := []uint32{pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.ByteaOID}
-	err := s.rawQuery(ctx, qKeptReportMonths, []any{report, config, from, to}, oids, func(v [][]byte) error {
+	oids := []uint32{pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.TextOID, pgtype.ByteaOID}
+	err := s.rawQuery(ctx, qKeptReportMonths, []any{report, from, to, config}, oids, func(v [][]byte) error {
 		out = append(out, ReportMonth{From: time.UnixMicro(rawMicros(v[0])), To: time.UnixMicro(rawMicros(v[1])),
-			Data: append([]byte(nil), v[2]...)})
+			Config: string(v[2]), Data: append([]byte(nil), v[3]...)})
 		return nil
 	})
 	if err != nil {

@@ -65,7 +65,7 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 		indexes []string
 	}{
 		{"compliance", qComplianceInstances, cf.args(), []string{"obligations_due_idx", "case_events_case_at_idx"}},
-		{"kept months", qKeptReportMonths, []any{"compliance", "x", []time.Time{from}, []time.Time{to}},
+		{"kept months", qKeptReportMonths, []any{"compliance", []time.Time{from}, []time.Time{to}, []string{"x"}},
 			[]string{"report_months_pkey", "report_changes_at_idx"}},
 		{"statistics cases", qStatisticsCases, []any{from, to, ""}, []string{"cases_report_idx"}},
 		{"statistics identified", qStatisticsIdentified, []any{from, to}, []string{"case_events_identified_idx"}},
