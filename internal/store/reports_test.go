@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -66,7 +67,7 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 	}{
 		{"compliance", qComplianceInstances, cf.args(), []string{"obligations_due_idx", "case_events_case_at_idx"}},
 		{"kept months", qKeptReportMonths, []any{"compliance", []time.Time{from}, []time.Time{to}, []string{"x"}},
-			[]string{"report_months_pkey", "report_changes_at_idx"}},
+			[]string{"report_months_pkey|report_months_span_idx", "report_changes_at_idx"}},
 		{"statistics cases", qStatisticsCases, []any{from, to, ""}, []string{"cases_report_idx"}},
 		{"statistics identified", qStatisticsIdentified, []any{from, to}, []string{"case_events_identified_idx"}},
 		{"statistics month cases", qStatisticsMonthCases, []any{from, to, "", [][16]byte{{1}}},
@@ -88,8 +89,8 @@ func TestReportQueriesUseIndexes(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		text := strings.Join(plan, "\n")
-		for _, idx := range c.indexes {
-			if !strings.Contains(text, idx) {
+		for _, idx := range c.indexes { // "a|b": either index
+			if !slices.ContainsFunc(strings.Split(idx, "|"), func(i string) bool { return strings.Contains(text, i) }) {
 				t.Errorf("%s does not use %s:\n%s", c.name, idx, text)
 			}
 		}
