@@ -716,6 +716,25 @@ func (s *Store) ExplainReports(ctx context.Context, cf ComplianceFilter, sf Stat
 	return out, nil
 }
 
+const qBulkLoad = `SET LOCAL nrm.bulk_load = 'on'`
+
+// ForgetReportMonths deletes every kept report month and recorded change:
+// after a bulk load (CopyRows), which records no change, any of them may
+// be out of date.
+func (s *Store) ForgetReportMonths(ctx context.Context) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("forget report months: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM report_months`, `DELETE FROM report_changes`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("forget report months: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
 // seedTables are the tables the synthetic generator may fill. persons is
 // not among them: synthetic data never holds identity rows.
 var seedTables = map[string]bool{
@@ -744,10 +763,17 @@ func (s *Store) CopyRows(ctx context.Context, table string, columns []string, ro
 		if !ok {
 			return fmt.Errorf("driver connection is %T, not pgx", dc)
 		}
-		pc := sc.Conn()
-		var err error
-		n, err = pc.CopyFrom(ctx, pgx.Identifier{table}, slices.Clone(columns), pgx.CopyFromRows(rows))
-		return err
+		// A bulk load records no change for the kept report months
+		// (migration 0026): ForgetReportMonths drops them all once the
+		// load is done.
+		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, qBulkLoad); err != nil {
+				return err
+			}
+			var err error
+			n, err = tx.CopyFrom(ctx, pgx.Identifier{table}, slices.Clone(columns), pgx.CopyFromRows(rows))
+			return err
+		})
 	})
 	if err != nil {
 		return n, fmt.Errorf("copy into %s: %w", table, err)

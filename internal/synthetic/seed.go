@@ -117,12 +117,17 @@ func Seed(ctx context.Context, st *store.Store, set *sop.Set, opt Options) (Resu
 			b.add(k, instances, dir)
 		}
 		if err := b.write(ctx, st, &res); err != nil {
-			return res, err
+			// What was written records no change for the TWG's kept
+			// months (store.CopyRows): they are forgotten all the same.
+			return res, errors.Join(err, st.ForgetReportMonths(ctx))
 		}
 		done += n
 		if opt.Progress != nil {
 			opt.Progress(done)
 		}
+	}
+	if err := st.ForgetReportMonths(ctx); err != nil {
+		return res, err
 	}
 	if err := st.AnalyzeReadModel(ctx); err != nil {
 		return res, err

@@ -162,3 +162,37 @@ func TestSeedRefusesARealRecord(t *testing.T) {
 		t.Errorf("%d cases after the refused seed (err %v), want the 10 of before", n, err)
 	}
 }
+
+// TestSeedForgetsKeptMonths: a bulk load records no change for the TWG's
+// kept months (migration 0026) and forgets every kept month instead, and
+// the writers after it record their changes as before.
+func TestSeedForgetsKeptMonths(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	db := st.DB()
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := db.Exec(`INSERT INTO report_months (report, month_from, month_to, config, data) VALUES ('statistics', $1, $2, 'x', '\x01')`,
+		from, from.AddDate(0, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	if _, err := Seed(ctx, st, realSOPs(t), Options{Cases: 300, Seed: 5, Now: now, Batch: 100}); err != nil {
+		t.Fatal(err)
+	}
+	var months, changes int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM report_months), (SELECT count(*) FROM report_changes)`).Scan(&months, &changes); err != nil {
+		t.Fatal(err)
+	}
+	if months != 0 || changes != 0 {
+		t.Fatalf("after seeding: %d kept months, %d recorded changes; want none", months, changes)
+	}
+	if _, err := db.Exec(`UPDATE cases SET closure_reason = 'other' WHERE id = (SELECT id FROM cases WHERE closed_at IS NOT NULL LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM report_changes`).Scan(&changes); err != nil {
+		t.Fatal(err)
+	}
+	if changes == 0 {
+		t.Error("a change after seeding recorded nothing: the bulk load's setting outlived it")
+	}
+}
