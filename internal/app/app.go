@@ -157,6 +157,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, parts Part
 	}
 	sys.Cases.AttachmentMax = cfg.AttachmentMax
 	if parts.Worker {
+		// Process-wide, read when the first worker starts: the cache holds
+		// each recently active case's workflow so that its next step need
+		// not replay its history, and its size bounds the worker's memory.
+		worker.SetStickyWorkflowCacheSize(cfg.WorkflowCache)
 		sys.Worker = newWorker(sys.Temporal, cfg.TaskQueue, sys.Store, sys.SOPs, sys.Vault, sys.workerOptions())
 		if err := sys.Worker.Start(); err != nil {
 			return nil, fmt.Errorf("start worker: %w", err)

@@ -53,6 +53,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (sign-in throttling and rate limits count by client address).
 	TrustedProxies []netip.Prefix
+	// WorkflowCache is how many workflows a worker process keeps in memory
+	// between their tasks (Temporal's sticky cache, one per process): it
+	// bounds the worker's memory whatever the number of open cases.
+	WorkflowCache int
 	// HashConcurrency bounds the password hashes computed at once (each
 	// takes 64 MiB); 0 derives it from GOMAXPROCS and the memory limit.
 	HashConcurrency int
@@ -120,6 +124,7 @@ var settings = []setting{
 	{"no-demo", "NRM_NO_DEMO", "false", "nrm dev: do not create demo agencies and users"},
 	{"login-rate", "NRM_LOGIN_RATE", "10", "sign-in attempts per minute per client address"},
 	{"user-rate", "NRM_USER_RATE", "600", "requests per minute per signed-in user"},
+	{"workflow-cache", "NRM_WORKFLOW_CACHE", "5000", "worker: case workflows kept in memory between their steps, 100-100000 (deploy/README.md, Sizing)"},
 	{"hash-concurrency", "NRM_HASH_CONCURRENCY", "0", "password hashes computed at once, 64 MiB each, 1-64 (0: GOMAXPROCS, at most a quarter of the memory limit)"},
 	{"suppression-threshold", "NRM_SUPPRESSION_THRESHOLD", "5", "TWG reports withhold counts below this"},
 	{"export-k", "NRM_EXPORT_K", "11", "the HTCDS export is k-anonymous for this k"},
@@ -288,6 +293,9 @@ func build(v map[string]*string) (*Config, error) {
 		if *r.dst = n; err != nil || n < 1 || n > 1000000 {
 			errs = append(errs, fmt.Errorf("%s must be a positive number of requests per minute, got %q", r.name, r.in))
 		}
+	}
+	if c.WorkflowCache, err = strconv.Atoi(strings.TrimSpace(*v["workflow-cache"])); err != nil || c.WorkflowCache < 100 || c.WorkflowCache > 100000 {
+		errs = append(errs, fmt.Errorf("NRM_WORKFLOW_CACHE must be a number of workflows from 100 to 100000, got %q", *v["workflow-cache"]))
 	}
 	// The ceiling keeps a typo from reserving gigabytes: 64 hashes are 4 GiB.
 	if c.HashConcurrency, err = strconv.Atoi(strings.TrimSpace(*v["hash-concurrency"])); err != nil || c.HashConcurrency < 0 || c.HashConcurrency > 64 {

@@ -20,8 +20,8 @@ func TestDefaultsAndEnvAndFlags(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.DataDir != ".nrm" || c.TemporalAddr != "127.0.0.1:7233" || len(c.Regions) != 6 {
 		t.Errorf("defaults: %+v", c)
 	}
-	if c.SuppressionThreshold != 5 || c.ExportK != 11 || c.BodyLimit != 1<<20 {
-		t.Errorf("report defaults: threshold %d k %d body %d", c.SuppressionThreshold, c.ExportK, c.BodyLimit)
+	if c.SuppressionThreshold != 5 || c.ExportK != 11 || c.BodyLimit != 1<<20 || c.WorkflowCache != 5000 {
+		t.Errorf("defaults: threshold %d k %d body %d workflow cache %d", c.SuppressionThreshold, c.ExportK, c.BodyLimit, c.WorkflowCache)
 	}
 	if len(rest) != 1 || rest[0] != "extra" {
 		t.Errorf("rest = %v", rest)
@@ -32,13 +32,13 @@ func TestBadSettingsAreAllReported(t *testing.T) {
 	_, _, err := Load("serve", []string{
 		"--database-url", "mysql://x", "--addr", "8080", "--session-max", "-1h",
 		"--log-level", "loud", "--body-limit", "12", "--temporal-tls-cert", "c.pem", "--case-prefix", "tm",
-		"--suppression-threshold", "1", "--export-k", "11x", "--login-rate", "10/min",
+		"--suppression-threshold", "1", "--export-k", "11x", "--login-rate", "10/min", "--workflow-cache", "10",
 	}, io.Discard)
 	if err == nil {
 		t.Fatal("bad settings accepted")
 	}
 	for _, want := range []string{"DATABASE_URL", "NRM_ADDR", "NRM_SESSION_MAX", "NRM_LOG_LEVEL", "NRM_BODY_LIMIT", "TEMPORAL_TLS_KEY", "NRM_CASE_PREFIX",
-		"NRM_SUPPRESSION_THRESHOLD", "NRM_EXPORT_K", "NRM_LOGIN_RATE"} {
+		"NRM_SUPPRESSION_THRESHOLD", "NRM_EXPORT_K", "NRM_LOGIN_RATE", "NRM_WORKFLOW_CACHE"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}

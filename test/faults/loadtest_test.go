@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"go.temporal.io/sdk/client"
 
 	"github.com/nrm-tm/nrm/internal/loadtest"
@@ -67,11 +68,37 @@ func TestLoad(t *testing.T) {
 	o.API, o.Temporal, o.Out = topo.APIURLs[0], tc, os.Stdout
 	fmt.Printf("\n==== nrm load against the production topology: Temporal %s (%d history shards) on PostgreSQL, %d× nrm serve (the load through %s), %d× nrm worker; n=%d ====\n",
 		topo.TemporalAddr, opts.HistoryShards, len(topo.APIs), topo.APIs[0].Name, len(topo.Workers), o.N)
+	before := workerRSS(topo)
 	res, err := loadtest.Run(ctx, o)
 	if err != nil {
 		t.Fatalf("load: %v (logs: %s)", err, opts.Dir)
 	}
 	checkLoadResult(t, o, res)
+	// The workers' memory with the cases the run left open (every case
+	// workflow waits for its next step), for deploy/README.md's sizing.
+	db, err := sqlx.Open("pgx", superuserURL(opts.PostgresURL, topo.NRMDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var open int
+	if err := db.GetContext(ctx, &open, `SELECT count(*) FROM cases WHERE closed_at IS NULL`); err != nil {
+		t.Fatal(err)
+	}
+	after := workerRSS(topo)
+	for i, w := range topo.Workers {
+		fmt.Printf("%s resident memory: %.0f MiB before the run, %.0f MiB after it, with %d open cases across the %d workers\n",
+			w.Name, float64(before[i])/(1<<20), float64(after[i])/(1<<20), open, len(topo.Workers))
+	}
+}
+
+// workerRSS is each worker's resident memory now.
+func workerRSS(topo *Topology) []int64 {
+	out := make([]int64, len(topo.Workers))
+	for i, w := range topo.Workers {
+		out[i] = w.RSS()
+	}
+	return out
 }
 
 // loadOptions are loadtest's defaults sized by the flags.
