@@ -120,6 +120,16 @@ func TestBrowserWholeProcedureInTurkmen(t *testing.T) {
 	casePath := "/cases/" + id
 	page := flowPage(t, officer, base, casePath+"?lang=tk", "the new case")
 	wantText(t, "the new case", page, number, "Kesgitleme", "Aýgül")
+	// The correction form asks the screening's questions again, answered
+	// as recorded (person_parts.html serves both forms).
+	flowPage(t, officer, base, casePath+"/correct?lang=tk", "the correction form")
+	for id, want := range map[string]string{"given_name": "Aýgül", "citizenship": "TM", "age_estimate": "24"} {
+		got, err := chromedp.Run(officer, chromedp.Value(chromedp.ID(id)))
+		testenv.Must(t, err)
+		if got != want {
+			t.Errorf("the correction form's %s is %q, want %q as screened", id, got, want)
+		}
+	}
 
 	// 2. The decider finds the case on the queue and takes a negative preliminary decision.
 	decider := newBrowserTab(t, 1200, 900)
