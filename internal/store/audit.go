@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,9 +58,13 @@ const (
 // genesisHash is the prev_hash of the first chained row.
 var genesisHash = make([]byte, sha256.Size)
 
-// Audit appends an audit row to the hash chain. Appends are serialised by a
-// transaction-scoped advisory lock, so the chain is linear (in ID order)
-// however many replicas write. At is stored in UTC at PostgreSQL's
+// Audit appends an audit row to the hash chain, and returns once it is
+// committed. Appends are serialised by a transaction-scoped advisory lock,
+// so the chain is linear (in ID order) however many replicas write; the
+// entries of one process that arrive while another append is being written
+// are written together next, in one transaction (one hold of the lock, one
+// commit), so that a busy API — every identity read is audited — does not
+// queue its reads one commit at a time. At is stored in UTC at PostgreSQL's
 // microsecond precision; a zero At means now.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
@@ -69,30 +74,98 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.Fields == nil {
 		e.Fields = Strings{}
 	}
+	w := &auditWait{e: e, done: make(chan error, 1)}
+	q := &s.audit
+	q.mu.Lock()
+	q.pending = append(q.pending, w)
+	start := !q.writing
+	q.writing = true
+	q.mu.Unlock()
+	if start {
+		go s.writeAudit()
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		// The entry may still be written: an access audited that the
+		// caller then did not complete is the safe side.
+		return fmt.Errorf("audit %s: %w", e.Action, ctx.Err())
+	}
+}
+
+// auditQueue holds the entries waiting for the next append transaction.
+type auditQueue struct {
+	mu      sync.Mutex
+	pending []*auditWait
+	writing bool // a writeAudit is running
+}
+
+type auditWait struct {
+	e    AuditEntry
+	done chan error
+}
+
+// auditBatch bounds the entries of one append transaction.
+const auditBatch = 256
+
+// auditTimeout bounds one append transaction: callers wait for it.
+const auditTimeout = 30 * time.Second
+
+// writeAudit appends what is waiting, a batch at a time, until nothing is.
+func (s *Store) writeAudit() {
+	q := &s.audit
+	for {
+		q.mu.Lock()
+		n := min(len(q.pending), auditBatch)
+		if n == 0 {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
+		batch := q.pending[:n:n]
+		q.pending = q.pending[n:]
+		q.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), auditTimeout)
+		err := s.appendAudit(ctx, batch)
+		cancel()
+		for _, w := range batch {
+			w.done <- err
+		}
+	}
+}
+
+// appendAudit writes a batch of entries to the chain in one transaction.
+func (s *Store) appendAudit(ctx context.Context, batch []*auditWait) error {
+	first := batch[0].e.Action
 	// READ COMMITTED whatever the server's default: the last hash must be read
 	// with a snapshot taken after the lock is held.
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
-		return fmt.Errorf("audit %s: begin: %w", e.Action, err)
+		return fmt.Errorf("audit %s: begin: %w", first, err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, qAuditLock, auditChainLock); err != nil {
-		return fmt.Errorf("audit %s: lock: %w", e.Action, err)
+		return fmt.Errorf("audit %s: lock: %w", first, err)
 	}
 	var prev []byte
 	switch err := tx.GetContext(ctx, &prev, qAuditLastHash); {
 	case errors.Is(err, sql.ErrNoRows):
 		prev = genesisHash
 	case err != nil:
-		return fmt.Errorf("audit %s: read chain head: %w", e.Action, err)
+		return fmt.Errorf("audit %s: read chain head: %w", first, err)
 	}
-	hash := auditHash(prev, e)
-	if _, err := tx.ExecContext(ctx, qInsertAudit, e.At, e.UserID, e.Role, e.AgencyID, e.Action, e.CaseID,
-		e.Fields, e.RequestID, e.ClientRequestID, prev, hash); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+	for _, w := range batch {
+		e := w.e
+		hash := auditHash(prev, e)
+		if _, err := tx.ExecContext(ctx, qInsertAudit, e.At, e.UserID, e.Role, e.AgencyID, e.Action, e.CaseID,
+			e.Fields, e.RequestID, e.ClientRequestID, prev, hash); err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		prev = hash
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("audit %s: commit: %w", e.Action, err)
+		return fmt.Errorf("audit %s: commit: %w", first, err)
 	}
 	return nil
 }

@@ -243,3 +243,40 @@ func TestAuditClientRequestIDIsChained(t *testing.T) {
 	asSuperuser(t, st2, `UPDATE audit_log SET client_request_id = NULL WHERE id = $1`, ids2[5])
 	wantBrokenAt(t, st2, ids2[5], "altered")
 }
+
+// BenchmarkAudit appends audit entries from 1 and from 32 goroutines at a
+// time, as a busy API does (every identity read is audited); compare the
+// two rates, and each with an earlier build's:
+//
+//	go test -run '^$' -bench Audit -benchtime 2000x ./internal/store/
+func BenchmarkAudit(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testenv.Database(b))
+	testenv.Must(b, err)
+	b.Cleanup(func() { st.Close() })
+	_, err = st.Migrate(ctx)
+	testenv.Must(b, err)
+	for _, conc := range []int{1, 32} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			next := make(chan int)
+			var wg sync.WaitGroup
+			for range conc {
+				wg.Go(func() {
+					for i := range next {
+						if err := st.Audit(ctx, auditEntry(i)); err != nil {
+							b.Error(err)
+						}
+					}
+				})
+			}
+			for i := 0; b.Loop(); i++ {
+				next <- i
+			}
+			close(next)
+			wg.Wait()
+		})
+	}
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		b.Fatal(err)
+	}
+}

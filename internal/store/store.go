@@ -28,6 +28,8 @@ var (
 // Store is the PostgreSQL record.
 type Store struct {
 	db *sqlx.DB
+	// audit gathers the audit entries appended at the same time (Audit).
+	audit auditQueue
 }
 
 // Open connects to PostgreSQL and checks the connection.
