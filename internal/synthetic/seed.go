@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -108,23 +109,45 @@ func Seed(ctx context.Context, st *store.Store, set *sop.Set, opt Options) (Resu
 	res.Agencies, res.Users = na, nu
 	g := &generator{rng: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)), dir: dir, versions: all,
 		from: opt.From, now: opt.Now, maxWeight: 1.35 * 1.15}
-	for done := 0; done < opt.Cases; {
-		n := min(opt.Batch, opt.Cases-done)
-		var b batch
+	// The next batch is generated while the last one is written: the
+	// generator is Go's work and the writing PostgreSQL's, so on two cores
+	// they overlap.
+	batches := make(chan *batch, 1)
+	written := make(chan error, 1)
+	var failed atomic.Bool
+	go func() {
+		done := 0
+		for b := range batches {
+			if err := b.write(ctx, st, &res); err != nil {
+				failed.Store(true)
+				written <- err
+				for range batches { // the generator stops at its next batch
+				}
+				return
+			}
+			done += len(b.cases)
+			if opt.Progress != nil {
+				opt.Progress(done)
+			}
+		}
+		written <- nil
+	}()
+	for queued := 0; queued < opt.Cases && !failed.Load(); {
+		n := min(opt.Batch, opt.Cases-queued)
+		b := &batch{}
 		for i := 0; i < n; i++ {
 			k := g.generate()
 			instances := g.finish(k)
 			b.add(k, instances, dir)
 		}
-		if err := b.write(ctx, st, &res); err != nil {
-			// What was written records no change for the TWG's kept
-			// months (store.CopyRows): they are forgotten all the same.
-			return res, errors.Join(err, st.ForgetReportMonths(ctx))
-		}
-		done += n
-		if opt.Progress != nil {
-			opt.Progress(done)
-		}
+		batches <- b
+		queued += n
+	}
+	close(batches)
+	if err := <-written; err != nil {
+		// What was written records no change for the TWG's kept months
+		// (store.CopyRows): they are forgotten all the same.
+		return res, errors.Join(err, st.ForgetReportMonths(ctx))
 	}
 	if err := st.ForgetReportMonths(ctx); err != nil {
 		return res, err

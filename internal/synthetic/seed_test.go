@@ -196,3 +196,22 @@ func TestSeedForgetsKeptMonths(t *testing.T) {
 		t.Error("a change after seeding recorded nothing: the bulk load's setting outlived it")
 	}
 }
+
+// TestSeedStopsOnAWriteError: when writing a batch fails (here the context
+// ends after the first batch), seeding stops and says so, without
+// generating the rest.
+func TestSeedStopsOnAWriteError(t *testing.T) {
+	st := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := 0
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	res, err := Seed(ctx, st, realSOPs(t), Options{Cases: 1_000_000, Seed: 5, Now: now, Batch: 100,
+		Progress: func(int) { batches++; cancel() }})
+	if err == nil {
+		t.Fatal("seeding went on after its context ended")
+	}
+	if batches != 1 || res.Cases != 100 {
+		t.Errorf("%d batches and %d cases written, want the first batch of 100 only", batches, res.Cases)
+	}
+}
