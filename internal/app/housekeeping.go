@@ -47,6 +47,11 @@ type Housekeeper struct {
 	}
 	// Interval between passes; HousekeepingInterval when zero.
 	Interval time.Duration
+	// ReportsAfter: Run's passes keep report months only from this long
+	// after it started (ReportsDelay when zero), so that a worker just
+	// started — a deployment, a restart — first serves its workflows, and
+	// a short-lived one (a test's) builds no month at all.
+	ReportsAfter time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -55,13 +60,18 @@ type Housekeeper struct {
 type Swept struct {
 	IdempotencyKeys  int64
 	RateLimitWindows int64
-	ReportMonths     int // months of the compliance report built and kept
+	ReportMonths     int // months of the TWG reports built and kept
 	Attachments      int
 }
 
 // Once runs one pass. It goes on after a failed delete, so that one table's
 // trouble does not keep the other from being cleaned, and returns the errors.
-func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
+func (h *Housekeeper) Once(ctx context.Context) (Swept, error) { return h.pass(ctx, true) }
+
+// ReportsDelay is ReportsAfter's default.
+const ReportsDelay = time.Minute
+
+func (h *Housekeeper) pass(ctx context.Context, reports bool) (Swept, error) {
 	now := time.Now()
 	if h.Now != nil {
 		now = h.Now()
@@ -80,7 +90,7 @@ func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
 			errs = append(errs, err)
 		}
 	}
-	if h.Reports != nil {
+	if h.Reports != nil && reports {
 		if out.ReportMonths, err = h.Reports.KeepMonths(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -88,7 +98,8 @@ func (h *Housekeeper) Once(ctx context.Context) (Swept, error) {
 	return out, errors.Join(errs...)
 }
 
-// Run passes at once and then every Interval until ctx ends. It logs counts
+// Run passes at once, again when ReportsAfter is over (the first pass that
+// keeps report months), and then every Interval until ctx ends. It logs counts
 // only: the keys themselves are a user's request keys and hashed addresses.
 func (h *Housekeeper) Run(ctx context.Context) {
 	interval := h.Interval
@@ -99,15 +110,23 @@ func (h *Housekeeper) Run(ctx context.Context) {
 	if log == nil {
 		log = slog.Default()
 	}
+	reportsAfter := h.ReportsAfter
+	if reportsAfter <= 0 {
+		reportsAfter = ReportsDelay
+	}
+	started := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	reportsTimer := time.NewTimer(reportsAfter) // a pass of its own once the delay is over
+	defer reportsTimer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
+		case <-reportsTimer.C:
 		}
-		swept, err := h.Once(ctx)
+		swept, err := h.pass(ctx, time.Since(started) >= reportsAfter)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("housekeeping: deleting expired rows failed; will retry", "error", err)
 		}
@@ -116,7 +135,7 @@ func (h *Housekeeper) Run(ctx context.Context) {
 				"rate_limit_windows", swept.RateLimitWindows, "attachments", swept.Attachments)
 		}
 		if swept.ReportMonths > 0 {
-			log.Info("housekeeping: built and kept the compliance figures of months", "months", swept.ReportMonths)
+			log.Info("housekeeping: built and kept the TWG reports' figures of months", "months", swept.ReportMonths)
 		}
 		timer.Reset(interval)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +92,37 @@ func TestHousekeeperExpiresIdempotencyKeysAndRateWindows(t *testing.T) {
 	if strings.Count(log, "\n") != 2 {
 		t.Errorf("want one line per pass that deleted something, got:\n%s", log)
 	}
+}
+
+// countingReports counts the housekeeping's calls to keep report months.
+type countingReports struct{ n atomic.Int64 }
+
+func (c *countingReports) KeepMonths(context.Context) (int, error) { c.n.Add(1); return 0, nil }
+
+// TestHousekeepingKeepsReportMonthsAfterADelay: a worker just started
+// builds no report month in its first passes, and does once ReportsAfter
+// is over.
+func TestHousekeepingKeepsReportMonthsAfterADelay(t *testing.T) {
+	st, err := store.Open(context.Background(), testenv.Database(t))
+	testenv.Must(t, err)
+	t.Cleanup(func() { st.Close() })
+	_, err = st.Migrate(context.Background())
+	testenv.Must(t, err)
+	run := func(after time.Duration, until func(*countingReports) bool) *countingReports {
+		reports := &countingReports{}
+		h := &app.Housekeeper{Store: st, Log: testenv.Logger(t), Reports: reports, Interval: 5 * time.Millisecond, ReportsAfter: after}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); h.Run(ctx) }()
+		testenv.Eventually(t, 10*time.Second, "housekeeping passes", func() bool { return until(reports) })
+		cancel()
+		<-done
+		return reports
+	}
+	// Passes go on every 5 ms; the delay is an hour: none keeps months.
+	passes := 0
+	if r := run(time.Hour, func(*countingReports) bool { passes++; return passes > 20 }); r.n.Load() != 0 {
+		t.Errorf("%d passes kept report months before the delay was over", r.n.Load())
+	}
+	run(50*time.Millisecond, func(r *countingReports) bool { return r.n.Load() > 0 })
 }
