@@ -137,6 +137,7 @@ const (
 	qAnyCase        = `SELECT EXISTS (SELECT 1 FROM cases)`
 	qNextCaseNumber = `INSERT INTO case_counters (prefix, year, last) VALUES ($1, $2, 1)
 		ON CONFLICT (prefix, year) DO UPDATE SET last = case_counters.last + 1 RETURNING last`
+	qNumberCase = `UPDATE cases SET number = $2 WHERE id = $1`
 	qInsertCase = `INSERT INTO cases (id, number, agency_id, created_by, sop_id, sop_version, sop_hash, stage, child, sex,
 		age_band, citizenship, region, encounter_context, encountered_at, indicators, exploitation, urgent_needs,
 		exploitation_countries, transit_countries,
@@ -179,12 +180,11 @@ type NewIdentity struct {
 // identity in one transaction, with any notifications the opening raises
 // (possible duplicates): either all rows exist or none does.
 func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix string, year int, notes ...Notification) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var n int
-		if err := tx.GetContext(ctx, &n, qNextCaseNumber, prefix, year); err != nil {
-			return fmt.Errorf("case number: %w", err)
-		}
-		c.Number = fmt.Sprintf("%s-%d-%06d", prefix, year, n)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The case is numbered last. The counter's row stays locked from its
+		// increment to the commit, and every opening in the country waits
+		// for it: it must not wait for the rest of this transaction too.
+		c.Number = provisionalNumber + c.ID.String()
 		if _, err := tx.NamedExecContext(ctx, qInsertCase, c); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("case %s: %w", c.ID, ErrConflict)
@@ -205,9 +205,28 @@ func (s *Store) CreateCase(ctx context.Context, c *Case, id NewIdentity, prefix 
 				return fmt.Errorf("index person of case %s: %w", c.ID, err)
 			}
 		}
-		return writeObligationsAndNotifications(ctx, tx, c.ID, nil, notes)
+		if err := writeObligationsAndNotifications(ctx, tx, c.ID, nil, notes); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, qNextCaseNumber, prefix, year); err != nil {
+			return fmt.Errorf("case number: %w", err)
+		}
+		c.Number = fmt.Sprintf("%s-%d-%06d", prefix, year, n)
+		if _, err := tx.ExecContext(ctx, qNumberCase, c.ID, c.Number); err != nil {
+			return fmt.Errorf("number case %s: %w", c.ID, err)
+		}
+		return nil
 	})
+	if err != nil {
+		c.Number = ""
+	}
+	return err
 }
+
+// provisionalNumber starts the number a case holds inside the transaction
+// that records it, before it is numbered; no other transaction sees it.
+const provisionalNumber = "unnumbered-"
 
 // AnyCase says whether the database holds a case at all.
 func (s *Store) AnyCase(ctx context.Context) (bool, error) {

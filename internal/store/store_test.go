@@ -60,10 +60,7 @@ func TestEnsureDatabaseCreatesMissingDatabase(t *testing.T) {
 func seedCase(t *testing.T, st *store.Store) (*store.Case, *store.Agency) {
 	t.Helper()
 	ctx := context.Background()
-	ag := &store.Agency{Name: "Police " + uuid.NewString()[:8], Type: "law_enforcement", Region: "lebap"}
-	testenv.Must(t, st.CreateAgency(ctx, ag))
-	u := &store.User{Email: uuid.NewString() + "@example.org", Name: "O", Role: "frontline", AgencyID: ag.ID, PasswordHash: "x", Active: true}
-	testenv.Must(t, st.CreateUser(ctx, u))
+	ag, u := agencyWithUser(t, st)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	c := &store.Case{ID: uuid.New(), AgencyID: ag.ID, CreatedBy: u.ID, SOPID: "tm-nrm", SOPVersion: "2026.1", SOPHash: "h",
 		Stage: "identification", Sex: "female", AgeBand: "24-26", Citizenship: "TM", Region: "lebap", EncounterContext: "outreach",
