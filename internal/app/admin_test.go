@@ -8,6 +8,7 @@ import (
 )
 
 func TestAdministratorsManageTheDirectory(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -85,6 +86,7 @@ func TestAdministratorsManageTheDirectory(t *testing.T) {
 // TestNULAndInvalidUTF8AreRefused: such input once reached PostgreSQL text
 // columns and answered 500; it is refused at the edge with 400.
 func TestNULAndInvalidUTF8AreRefused(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

@@ -52,6 +52,7 @@ func problemIn(t *testing.T, c *testenv.Client, lang, method, path string, body 
 // otherwise) in detail and validation messages, say it in Content-Language,
 // and keep type, title, status, rule and the fields' codes.
 func TestAPIProblemsInTheCallersLanguage(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

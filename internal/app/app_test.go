@@ -43,6 +43,7 @@ type caseBody struct {
 }
 
 func TestOpenCaseEndToEnd(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -149,6 +150,7 @@ func TestOpenCaseEndToEnd(t *testing.T) {
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -248,6 +250,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 }
 
 func TestAuthSessions(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -300,6 +303,7 @@ func TestAuthSessions(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	c := testenv.NewClient(sys)
@@ -322,6 +326,7 @@ func TestHealthAndReadiness(t *testing.T) {
 // TestRestartResumesWorkflows stops the whole dev system and starts it again
 // on the same data directory and database: the case's workflow still runs.
 func TestRestartResumesWorkflows(t *testing.T) {
+	t.Parallel()
 	db := testenv.Database(t)
 	dataDir := t.TempDir()
 	cfg := testenv.Config(t, db, dataDir)

@@ -124,6 +124,7 @@ func download(t *testing.T, c *testenv.Client, caseID, id string) (*http.Respons
 // retried under one Idempotency-Key is one file; after the competent
 // authority's erasure the file is 410 and its chunks are gone.
 func TestAttachmentsStayEncrypted(t *testing.T) {
+	t.Parallel()
 	pgDump, err := exec.LookPath("pg_dump")
 	if err != nil {
 		t.Fatalf("pg_dump is needed (Debian package postgresql-client): %v", err)
@@ -342,6 +343,7 @@ func assertNoMarkerInHistories(t *testing.T, sys *app.System, namespace, mark st
 // erasure deletes the objects; an upload cut off half-way is deleted by
 // the housekeeping's purge.
 func TestAttachmentsInAnObjectStore(t *testing.T) {
+	t.Parallel()
 	fake := s3fake.Start(t, "nrm-files")
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.Attachments, cfg.S3AccessKeyID, cfg.S3SecretAccessKey = fake.Spec(), fake.Creds.AccessKeyID, fake.Creds.SecretAccessKey
@@ -416,6 +418,7 @@ func TestAttachmentsInAnObjectStore(t *testing.T) {
 // store.DestroyCaseKey does: the attachments go with it, in the same
 // transaction (migration 0023's trigger).
 func TestRetentionDestroysAttachments(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
 	var opened caseBody

@@ -13,6 +13,7 @@ import (
 // agency), the route, the case and the request ID; refused and invalid
 // commands, which changed nothing, leave none.
 func TestEveryCommandIsAudited(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

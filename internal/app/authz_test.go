@@ -291,6 +291,7 @@ func authzPath(path string, f authzFixture) (string, error) {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	ctx := context.Background()

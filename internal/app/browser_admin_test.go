@@ -32,6 +32,7 @@ func signInAs(t *testing.T, ctx context.Context, base, lang, email, password str
 // next page is the sign-in page, where their password is refused. Every
 // page passes axe-core.
 func TestBrowserAdminAddsUserWhoSignsInAndIsDeactivated(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	var police string
@@ -96,6 +97,7 @@ func TestBrowserAdminAddsUserWhoSignsInAndIsDeactivated(t *testing.T) {
 // and with errors, on a desktop in English and a 360 px phone in Russian:
 // each passes axe-core and none scrolls sideways.
 func TestBrowserAdminAndAuditPages(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	var hotline, police, shelter, adminID string

@@ -18,6 +18,7 @@ import (
 // command form (the decision also with its errors, the erasure's
 // confirmation step) and a refusal pass axe-core and never scroll sideways.
 func TestBrowserDecisionsAndApprovals(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr

@@ -81,6 +81,7 @@ func wantText(t *testing.T, what, text string, wants ...string) {
 // completed its work, the officer requests closure and the supervisor
 // approves it. Each user has their own browser; each page passes axe-core.
 func TestBrowserWholeProcedureInTurkmen(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 

@@ -17,6 +17,7 @@ import (
 // each passes axe-core and never scrolls sideways; marking a notification
 // read lowers the header's count; the password form's errors show.
 func TestBrowserListsNotificationsAccount(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr

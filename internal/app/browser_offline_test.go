@@ -113,6 +113,7 @@ var offlineCaseLink = regexp.MustCompile(`^/cases/([0-9a-f-]{36})$`)
 // is sent then. A screening the server refuses waits to be corrected and
 // goes back into the form; signing out erases what still waits.
 func TestBrowserOfflineScreening(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	api := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

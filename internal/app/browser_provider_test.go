@@ -43,6 +43,7 @@ func providerSubmit(t *testing.T, ctx context.Context, button, done, what string
 // own inbox, accepts it, records progress and completes it. Every page
 // passes axe-core; the phone's pages do not scroll sideways.
 func TestBrowserProviderDeclineAcceptProgressComplete(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	_, refID := referRightAway(t, sys, "Şu gije ýatmaga ýer gerek.")

@@ -67,6 +67,7 @@ func screeningValue(t *testing.T, ctx context.Context, id string) string {
 // out; a double click opens one case; every page passes axe-core and fits
 // a 360 px phone.
 func TestBrowserScreeningForm(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr

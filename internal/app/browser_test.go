@@ -86,6 +86,7 @@ func checkAccessibility(t *testing.T, ctx context.Context, what string) {
 // Turkmen, and finds the case opened earlier on the worklist; every page
 // passes axe-core and fits a 360 px phone.
 func TestBrowserSignInAndWorklist(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr

@@ -17,6 +17,7 @@ import (
 // /twg/simulate shows a loaded version's simulation and an uploaded file's
 // problems. Every page passes axe-core and none scrolls sideways.
 func TestBrowserTWGPages(t *testing.T) {
+	t.Parallel()
 	sys := startTWGSystem(t)
 	base := "http://" + sys.APIAddr
 	api := testenv.NewClient(sys).Login(t, "twg@twg.example")

@@ -68,6 +68,7 @@ func caseSearchAudits(t *testing.T, sys *app.System) [][]string {
 }
 
 func TestCaseSearchByIdentity(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -222,6 +223,7 @@ func TestCaseSearchByIdentity(t *testing.T) {
 }
 
 func TestCaseListPagingAndFilters(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -470,6 +472,7 @@ func TestCaseListPagingAndFilters(t *testing.T) {
 // A provider's inbox is paged the same way: every referral once, newest
 // sent first, while new referrals arrive between the pages.
 func TestReferralInboxPaging(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

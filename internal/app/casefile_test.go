@@ -16,6 +16,7 @@ import (
 // reaches a provider or another agency; the case's referrals name the
 // agency that has each.
 func TestCaseFileNotesAndReferrals(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
 	decider := testenv.NewClient(sys).Login(t, "decider@authority.example")

@@ -16,6 +16,7 @@ import (
 // protocol for good bodies and answer bad ones with 400 problem+json (415
 // when not JSON), never a 5xx, never quoting the body.
 func TestCodecEndpoints(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	admin := testenv.NewClient(sys).Login(t, "admin@nrm.example")

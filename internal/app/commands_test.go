@@ -38,6 +38,7 @@ func (c fullCase) obligation(name string) *obligationBody {
 }
 
 func TestCaseCommandsOverHTTP(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -149,6 +150,7 @@ func TestCaseCommandsOverHTTP(t *testing.T) {
 }
 
 func TestDeclinedConsentKeepsNoIdentity(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
@@ -173,6 +175,7 @@ func TestDeclinedConsentKeepsNoIdentity(t *testing.T) {
 // preliminary decision is not taken, so the obligation is breached and the
 // escalation waits in the outbox.
 func TestMissedDeadlineEscalates(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP()
 	sys := testenv.Start(t, cfg)
@@ -218,6 +221,7 @@ func TestMissedDeadlineEscalates(t *testing.T) {
 // TestContinueAsNewKeepsState makes Temporal suggest continue-as-new after a
 // few events: the case moves to a new run and keeps its state and timers.
 func TestContinueAsNewKeepsState(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP()
 	sys := testenv.StartWith(t, cfg, map[string]any{"limit.historyCount.suggestContinueAsNew": 10})

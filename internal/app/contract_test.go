@@ -56,6 +56,7 @@ import (
 // At the end every operation of the document must have answered at least
 // one 2xx: an operation nobody exercised fails the test.
 func TestContractOpenAPI(t *testing.T) {
+	t.Parallel()
 	check := newContractCheck(t)
 
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())

@@ -123,6 +123,7 @@ func auditActions(t *testing.T, sys *app.System, action string) int {
 // found to be a possible duplicate by the new values, and nothing of the
 // old or new values is stored in clear.
 func TestCorrectPersonWithHistory(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -243,6 +244,7 @@ func TestCorrectPersonWithHistory(t *testing.T) {
 // The case's own fields: the encounter, the exploitation, the urgent needs
 // and the countries; the indicators are never rewritten.
 func TestCorrectCaseFields(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -289,6 +291,7 @@ func TestCorrectCaseFields(t *testing.T) {
 // required field removed, a wrong type, another agency's case, a role that
 // may not correct, a correction that would change the track.
 func TestCorrectionRefusals(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -377,6 +380,7 @@ func TestCorrectionRefusals(t *testing.T) {
 // Corrections sent at the same time are all recorded, one after the other,
 // each applied to what the one before left.
 func TestConcurrentCorrections(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -421,6 +425,7 @@ func TestConcurrentCorrections(t *testing.T) {
 // its values and reasons are gone with the key, and no new correction can
 // be recorded.
 func TestCorrectionsAfterErasure(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

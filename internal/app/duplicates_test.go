@@ -14,6 +14,7 @@ import (
 // may see them is told of those, the competent authority notified of each —
 // so the check costs the same on the twentieth screening as on the second.
 func TestRepeatedPersonChecksTheMostRecentCases(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	anon := testenv.NewClient(sys)
 	officer := anon.Login(t, "officer@lebap-police.example")

@@ -20,6 +20,7 @@ import (
 // order is refused (409 already_erased); the retention shredding that comes
 // later still succeeds.
 func TestErasureOrderedByAuthority(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	ctx := context.Background()

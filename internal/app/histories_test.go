@@ -134,6 +134,7 @@ var scenarios = []scenario{
 // TestSOPPathsOverHTTP drives every path of the SOP against the in-process
 // Temporal server with the seconds-scale SOP, as agencies would.
 func TestSOPPathsOverHTTP(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP()
 	sys := testenv.Start(t, cfg)

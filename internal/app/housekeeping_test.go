@@ -39,6 +39,7 @@ func (s *syncBuffer) String() string {
 // idempotency keys and ended rate-limit windows go, fresh ones stay, and
 // the log has counts only.
 func TestHousekeeperExpiresIdempotencyKeysAndRateWindows(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := store.Open(ctx, testenv.Database(t))
 	testenv.Must(t, err)
@@ -103,6 +104,7 @@ func (c *countingReports) KeepMonths(context.Context) (int, error) { c.n.Add(1);
 // builds no report month in its first passes, and does once ReportsAfter
 // is over.
 func TestHousekeepingKeepsReportMonthsAfterADelay(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(context.Background(), testenv.Database(t))
 	testenv.Must(t, err)
 	t.Cleanup(func() { st.Close() })

@@ -12,6 +12,7 @@ import (
 )
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -60,6 +61,7 @@ func TestIdempotencyKey(t *testing.T) {
 // found the second one answered success and dropped, because the key alone
 // was the workflow's update ID.)
 func TestTwoUsersOneKeyBothRecorded(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

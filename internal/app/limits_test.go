@@ -25,6 +25,7 @@ func clientFrom(sys *app.System, addr string) *testenv.Client {
 }
 
 func TestRateLimitsAndSignInThrottle(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.LoginRate, cfg.UserRate = 5, 20
 	sys := testenv.Start(t, cfg)
@@ -61,6 +62,7 @@ func TestRateLimitsAndSignInThrottle(t *testing.T) {
 // administrator signs in from another address meanwhile, and an unknown
 // e-mail gets exactly the same answers.
 func TestSignInThrottleEndToEnd(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	type answer struct {
@@ -118,6 +120,7 @@ func decodeProblem(t *testing.T, resp *http.Response, p *problem) {
 
 // TestHashConcurrencySetting: NRM_HASH_CONCURRENCY is 0 (derived) to 64.
 func TestHashConcurrencySetting(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int{"0": 0, "1": 1, "64": 64} {
 		cfg, _, err := config.Load("test", []string{"--hash-concurrency", in}, io.Discard)
 		if err != nil || cfg.HashConcurrency != want {

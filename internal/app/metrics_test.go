@@ -22,6 +22,7 @@ import (
 // templates only, the Temporal SDK reports through the same registry, and
 // no case ID or number appears anywhere in the exposition.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	ctx := context.Background()
@@ -134,6 +135,7 @@ func TestMetrics(t *testing.T) {
 
 // TestMetricsOffWithoutToken: without NRM_METRICS_TOKEN the API serves no /metrics.
 func TestMetricsOffWithoutToken(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.MetricsToken = ""
 	sys := testenv.Start(t, cfg)

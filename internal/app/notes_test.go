@@ -31,6 +31,7 @@ type notesPage struct {
 // it and its own agency's notes on it, with author, agency and referral —
 // and no other case's; each read is audited.
 func TestNotesPagesAndWhoReadsThem(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	anon := testenv.NewClient(sys)
 	officer := anon.Login(t, "officer@lebap-police.example")

@@ -26,6 +26,7 @@ import (
 // history of every Temporal workflow contain none of them, while the API
 // still returns them to the permitted user.
 func TestCanaryIdentityStaysEncrypted(t *testing.T) {
+	t.Parallel()
 	pgDump, err := exec.LookPath("pg_dump")
 	if err != nil {
 		t.Fatalf("pg_dump is needed (Debian package postgresql-client): %v", err)
@@ -108,6 +109,7 @@ func TestCanaryIdentityStaysEncrypted(t *testing.T) {
 // and the old master key opens no data key; shredding a case removes its
 // identity and leaves its anonymised record.
 func TestShreddingAndRotation(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

@@ -46,6 +46,7 @@ func agencyByName(t *testing.T, admin *testenv.Client, name string) string {
 // Finding 10: roles only in agencies of their kind, e-mail addresses that
 // cannot pass for another, and always an active administrator.
 func TestAdministrationGuards(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -126,6 +127,7 @@ func TestAdministrationGuards(t *testing.T) {
 // Findings 7 and 11: headers and bodies the server cannot store faithfully
 // are refused with a clear answer, never a 500, and change nothing.
 func TestUnreadableInputIsRefused(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -197,6 +199,7 @@ type notificationAnswer struct {
 // learns nothing about the earlier case; the competent authority is told,
 // and a burst of screenings that close at once alerts the supervisors.
 func TestDuplicateCheckIsNoOracle(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

@@ -17,6 +17,7 @@ import (
 // while it runs, and the decision is taken once it has ended. The SOP is the
 // seconds-scale test SOP published under another version with forbids.
 func TestRecoveryPeriodProtectsConclusiveDecisionOverHTTP(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(testenv.FastSOP())
 	testenv.Must(t, err)
 	text := strings.Replace(string(data), `version: "test.fast"`, `version: "test.fast.protected"`, 1)

@@ -21,6 +21,7 @@ type providerView struct {
 // their data with other agencies — the last consent recorded counts —
 // and otherwise only what the service needs.
 func TestProviderSeesTheNameOnlyWithConsentToDataSharing(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
 	shelter := testenv.NewClient(sys).Login(t, "shelter@lebap-shelter.example")

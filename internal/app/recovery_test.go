@@ -20,6 +20,7 @@ import (
 // a retry with the same key — with the same case, not a second one. A
 // provider's answer retried likewise is the same update.
 func TestRetryAfterCrashOpensNoSecondCase(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
@@ -73,6 +74,7 @@ func TestRetryAfterCrashOpensNoSecondCase(t *testing.T) {
 // answered 503 with Retry-After within the command timeout, and nothing is
 // recorded.
 func TestCommandAnswers503WhenTemporalIsAway(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
@@ -105,6 +107,7 @@ func TestCommandAnswers503WhenTemporalIsAway(t *testing.T) {
 // TestWorkerReadiness: the worker's /readyz answers 200 once Temporal has
 // seen it poll, with each check, and 503 naming Temporal once it is gone.
 func TestWorkerReadiness(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys, err := app.Start(context.Background(), cfg, testenv.Logger(t), app.Parts{EmbeddedTemporal: true, Migrate: true, Worker: true})
 	testenv.Must(t, err)

@@ -37,6 +37,7 @@ func inbox(t *testing.T, c *testenv.Client) []referralBody {
 }
 
 func TestReferralsOverHTTP(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)
@@ -182,6 +183,7 @@ func TestReferralsOverHTTP(t *testing.T) {
 }
 
 func TestReferralRoutingAroundFullAndDecliningShelters(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

@@ -37,6 +37,7 @@ func findTable(t *testing.T, tables []reportTable, id string) reportTable {
 // the simulation and the HTCDS export of cases opened through the API, as
 // JSON and CSV; what it reads names no case; bad parameters are 422s.
 func TestReportsOverHTTP(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	anon := testenv.NewClient(sys)

@@ -13,6 +13,7 @@ import (
 // (404), HEAD answers wherever GET does, OPTIONS lists a route's methods —
 // and the pages and their assets are still served.
 func TestStrictRoutingBesideThePages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

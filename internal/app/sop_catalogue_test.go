@@ -30,6 +30,7 @@ type catalogueBody struct {
 // in the three languages, its attachment kinds and the stage each reopening
 // reason starts from, for any signed-in user; a named version too.
 func TestSOPCatalogue(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	shelter := testenv.NewClient(sys).Login(t, "shelter@lebap-shelter.example")

@@ -15,6 +15,7 @@ import (
 // TestChangedSOPUnderUsedVersionIsRefused: once cases use a version, its file
 // may not change; the process refuses to start and says what to do.
 func TestChangedSOPUnderUsedVersionIsRefused(t *testing.T) {
+	t.Parallel()
 	db := testenv.Database(t)
 	cfg := testenv.Config(t, db, t.TempDir())
 	ctx := context.Background()

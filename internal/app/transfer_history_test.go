@@ -27,6 +27,7 @@ import (
 // workflows/testdata/histories/transferred_reopened.json, which
 // TestReplayHistories replays against every later change of the workflow.
 func TestTransferReopenHistory(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP()
 	sys := testenv.Start(t, cfg)

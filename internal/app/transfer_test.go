@@ -109,6 +109,7 @@ func eventOf(t *testing.T, c *testenv.Client, base, kind string) map[string]stri
 // agency loses access at once. The competent authority then moves it on to
 // another region with a region change.
 func TestTransferOverHTTP(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	ctx := context.Background()
 	anon := testenv.NewClient(sys)
@@ -309,6 +310,7 @@ func TestTransferOverHTTP(t *testing.T) {
 // statistics. A case whose retention period has ended, one without an
 // identity and an open one are refused, changing nothing.
 func TestReopenOverHTTP(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP() // retention: 60 seconds
 	cfg.SuppressionThreshold = 2
@@ -444,6 +446,7 @@ func TestReopenOverHTTP(t *testing.T) {
 // the same person; across agencies only with the person's consent to data
 // sharing in both cases.
 func TestLinksOverHTTP(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	ctx := context.Background()
 	anon := testenv.NewClient(sys)

@@ -16,6 +16,7 @@ import (
 // follows would otherwise stay hidden behind kept answers —, the default
 // page's answers once it does.
 func TestTWGDashboardBuiltAhead(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	ctx := context.Background()
 	pages, err := web.New(sys.Cases, sys.Log, "en", api.ProblemOf)

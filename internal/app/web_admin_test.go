@@ -80,6 +80,7 @@ func signedOut(t *testing.T, b *browser) bool {
 // (their session ends, signing in is refused). The administrator's own
 // account cannot be changed, and the last administrator stays one.
 func TestAdminPagesManageUsers(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	admin := signInPages(t, base, "admin@nrm.example", testenv.DemoPassword)
@@ -250,6 +251,7 @@ func TestAdminPagesManageUsers(t *testing.T) {
 // would leave its users in a role that does not belong there is refused
 // next to the field.
 func TestAdminPagesManageAgencies(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	admin := signInPages(t, base, "admin@nrm.example", testenv.DemoPassword)
@@ -321,6 +323,7 @@ func TestAdminPagesManageAgencies(t *testing.T) {
 // it; a dead letter is sent again; the audit chain is checked from the
 // page, intact, then broken once a row is altered.
 func TestAdminPagesChannelsDeadLettersAndChain(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	admin := signInPages(t, base, "admin@nrm.example", testenv.DemoPassword)
@@ -440,6 +443,7 @@ func TestAdminPagesChannelsDeadLettersAndChain(t *testing.T) {
 // /audit filters by user, action and period, a page of 50 at a time; only
 // the competent authority and administrators read them.
 func TestAuditTrailPages(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

@@ -35,6 +35,7 @@ var attachmentLink = regexp.MustCompile(`href="(/cases/[0-9a-f-]+/attachments/[0
 // the form, in words, with nothing stored; a form without the CSRF token is
 // refused. The notes are shown 20 a page with a link to the later ones.
 func TestAttachmentsAndNotesOnTheCasePage(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

@@ -90,6 +90,7 @@ func authorityWant(t *testing.T, what, page string, wants ...string) {
 // was typed on each error; the erasure runs only after its confirmation
 // step. Other roles get the 403 page.
 func TestAuthorityDecisionForms(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -294,6 +295,7 @@ func TestAuthorityDecisionForms(t *testing.T) {
 // queue, is refused a rejection without a note, approves it through the
 // form, and the case moves on to follow-up as the SOP says.
 func TestSupervisorApprovesClosureThroughPages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -348,6 +350,7 @@ func TestSupervisorApprovesClosureThroughPages(t *testing.T) {
 // the decision on the competent authority's queue, and on the supervisor's
 // list of the agency's overdue deadlines.
 func TestOverdueDeadlinesStayOnTheQueues(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = testenv.FastSOP() // the preliminary decision is due in seconds
 	sys := testenv.Start(t, cfg)

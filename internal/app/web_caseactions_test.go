@@ -32,6 +32,7 @@ func formOf(t *testing.T, b *browser, path string) (page, csrf, key string) {
 // form sent twice is one note; a closure with an open referral is refused
 // in words; another agency gets the 404 page.
 func TestCaseActionsThroughThePages(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
@@ -132,6 +133,7 @@ func postForm(t *testing.T, b *browser, path string, answers url.Values) (*http.
 // Every case owner's form shows its errors next to the fields, in the
 // page's language, with what was typed kept, and records nothing.
 func TestCaseFormsErrorPaths(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")

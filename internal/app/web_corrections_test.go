@@ -41,6 +41,7 @@ type countriesCase struct {
 // assigned country are refused and nothing is opened; the countries never
 // reach the workflow's search attributes.
 func TestCountriesAtScreening(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	officer := testenv.NewClient(sys).Login(t, "officer@lebap-police.example")
@@ -109,6 +110,7 @@ var countryCheckbox = regexp.MustCompile(`<input type="checkbox" id="(exploitati
 // the page's language, and the codes of any other; what it sends is
 // recorded on the case and shown on the case page.
 func TestScreeningFormCountries(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = prioritySOP(t)
 	sys := testenv.Start(t, cfg)
@@ -176,6 +178,7 @@ var correctKey = regexp.MustCompile(`name="key" value="([0-9a-f]{32})"`)
 // shows the record, records what was changed with the reason, refuses a
 // form without a reason, and the case page lists the correction.
 func TestCorrectFormOnCasePage(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	cfg.SOPPath = prioritySOP(t)
 	sys := testenv.Start(t, cfg)

@@ -77,6 +77,7 @@ func unreadInHeader(t *testing.T, page string) int {
 // searches by case number (whole or its beginning), and says how many it
 // shows of how many. The header's menu follows the role.
 func TestCaseListPage(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -190,6 +191,7 @@ func TestCaseListPage(t *testing.T) {
 
 // A long list comes a page at a time, with links to the next and previous.
 func TestCaseListPages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -217,6 +219,7 @@ func TestCaseListPages(t *testing.T) {
 
 // Roles without cases get the 403 page in words, in their language.
 func TestCaseListForbiddenWithoutCases(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -239,6 +242,7 @@ func TestCaseListForbiddenWithoutCases(t *testing.T) {
 // codes (never identity data), the unread ones marked; marking one read
 // lowers the header's count on every page, and the API answers the same.
 func TestNotificationsPage(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -334,6 +338,7 @@ func TestNotificationsPage(t *testing.T) {
 // followed without a session, or after it expired, goes to the sign-in page
 // and, once signed in, back to the case.
 func TestNotificationLinkSignsInAndComesBack(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -389,6 +394,7 @@ func TestNotificationLinkSignsInAndComesBack(t *testing.T) {
 // The language saved on /account is the language of every later sign-in
 // (before the browser's), while ?lang= still changes it for the session.
 func TestAccountLanguage(t *testing.T) {
+	t.Parallel()
 	if !slices.Equal(directory.Languages, web.Languages) {
 		t.Fatalf("directory.Languages %v and web.Languages %v differ", directory.Languages, web.Languages)
 	}
@@ -460,6 +466,7 @@ func TestAccountLanguage(t *testing.T) {
 // language; once changed, the old password no longer signs in, other
 // sessions end, and this browser stays signed in.
 func TestAccountPasswordChange(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr

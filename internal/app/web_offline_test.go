@@ -51,6 +51,7 @@ func offlineKeyOf(t *testing.T, b *browser) (int, offlineKeyAnswer, http.Header)
 // session of theirs (a queue survives signing in again), another for
 // another officer, none without a session, to another site or role.
 func TestOfflineScreeningWorkerAndKeys(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 

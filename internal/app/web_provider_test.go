@@ -64,6 +64,7 @@ func section(page, id string) string {
 // answer is refused in words; the Ashgabat shelter accepts, records
 // progress (once per form) and completes it. Only providers see inboxes.
 func TestProviderPagesDeclineAcceptProgressComplete(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	caseID, refID := referRightAway(t, sys, "Needs a bed tonight")
@@ -250,6 +251,7 @@ func TestProviderPagesDeclineAcceptProgressComplete(t *testing.T) {
 // in all; the change is audited and the inbox shows it. Providers without
 // beds, and other roles, get the 403 page.
 func TestProviderBeds(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	base := "http://" + sys.APIAddr
 	b := signInPages(t, base, "shelter@lebap-shelter.example", testenv.DemoPassword)

@@ -78,6 +78,7 @@ func screeningCases(t *testing.T, api *testenv.Client) int {
 // after it shows the number, the screening's result, the urgent referrals
 // and a possible duplicate.
 func TestScreeningFormOpensOneCase(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -201,6 +202,7 @@ func TestScreeningFormOpensOneCase(t *testing.T) {
 // in the summary, what was typed kept, nothing opened; the corrected form,
 // with the same key, then opens the case.
 func TestScreeningFormErrors(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -305,6 +307,7 @@ func TestScreeningFormErrors(t *testing.T) {
 // Only frontline officers screen: other roles get the 403 page, and the
 // preview too; the form's posts need the session's CSRF token.
 func TestScreeningFormIsForFrontlineOfficers(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -340,6 +343,7 @@ func TestScreeningFormIsForFrontlineOfficers(t *testing.T) {
 // The preview answers the SOP's screening rule for the answers so far, as
 // an HTML fragment in the page's language, from the server's own scoring.
 func TestScreeningPreview(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	b := signInPages(t, "http://"+sys.APIAddr, "officer@lebap-police.example", testenv.DemoPassword)

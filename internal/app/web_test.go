@@ -60,6 +60,7 @@ var (
 // The sign-in page in the three languages, chosen by ?lang= (then kept),
 // by Accept-Language, or the default.
 func TestSignInPageLanguages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -88,6 +89,7 @@ func TestSignInPageLanguages(t *testing.T) {
 // are served under content-hashed names for a year, and a page's HTML, CSS
 // and JS stay under 150 KB compressed for slow mobile links.
 func TestPagesAreStrictAndLight(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	b := newBrowser(t, "http://"+sys.APIAddr)
@@ -135,6 +137,7 @@ func gzipSize(t *testing.T, s string) int {
 // Signing in and out through the pages: the same session, throttling and
 // CSRF rules as the API; a page asked for before signing in is shown after.
 func TestSignInThroughThePages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	base := "http://" + sys.APIAddr
@@ -226,6 +229,7 @@ func TestSignInThroughThePages(t *testing.T) {
 // Unknown pages are an HTML 404 in the user's language; unknown API paths
 // keep the API's problem answer.
 func TestUnknownPages(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	b := newBrowser(t, "http://"+sys.APIAddr)

@@ -16,6 +16,7 @@ import (
 // old agency sent on to a confirmation that names no case, and a reopened
 // case confirmed on its page.
 func TestTransferAndReopenThroughThePages(t *testing.T) {
+	t.Parallel()
 	sys := testenv.Start(t, testenv.Config(t, testenv.Database(t), t.TempDir()))
 	ctx := context.Background()
 	base := "http://" + sys.APIAddr

@@ -191,6 +191,7 @@ func csvOf(t *testing.T, b *browser, href string) (map[string]map[string]string,
 // page's session may follow; combined compliance filters and a bad month
 // are field errors; other roles get the 403 page.
 func TestTWGDashboard(t *testing.T) {
+	t.Parallel()
 	sys := startTWGSystem(t)
 	base := "http://" + sys.APIAddr
 	api := testenv.NewClient(sys).Login(t, "twg@twg.example")
@@ -412,6 +413,7 @@ func postFile(t *testing.T, b *browser, path string, fields url.Values, file str
 // SOP file with problems shows each with its line number, as `nrm sop
 // validate` finds them; a valid proposed file is simulated.
 func TestTWGSimulation(t *testing.T) {
+	t.Parallel()
 	sys := startTWGSystem(t)
 	base := "http://" + sys.APIAddr
 	api := testenv.NewClient(sys).Login(t, "twg@twg.example")

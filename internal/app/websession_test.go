@@ -127,6 +127,7 @@ func abs(d time.Duration) time.Duration {
 }
 
 func TestWebSessionCookieAndCSRF(t *testing.T) {
+	t.Parallel()
 	cfg := testenv.Config(t, testenv.Database(t), t.TempDir())
 	sys := testenv.Start(t, cfg)
 	const email = "officer@lebap-police.example"
