@@ -266,6 +266,13 @@ func (s *Service) possibleDuplicates(ctx context.Context, p auth.Principal, pers
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	numbers, err := s.Store.CaseNumbers(ctx, auth.CaseScope(p), ids)
+	if err != nil {
+		return nil, nil, err
+	}
 	var visible []DuplicateCase
 	var notes []store.Notification
 	for _, id := range ids {
@@ -273,14 +280,9 @@ func (s *Service) possibleDuplicates(ctx context.Context, p auth.Principal, pers
 		notes = append(notes, store.Notification{ID: "case-" + caseID.String() + "/possible_duplicate/" + id.String(),
 			CaseID: caseID, Kind: NotificationPossibleDuplicate, RecipientRole: "competent_authority",
 			RelatedCaseID: &earlier, CreatedAt: now})
-		c, err := s.Store.Case(ctx, auth.CaseScope(p), id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+		if number, ok := numbers[id]; ok {
+			visible = append(visible, DuplicateCase{ID: id, Number: number})
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		visible = append(visible, DuplicateCase{ID: c.ID, Number: c.Number})
 	}
 	return visible, notes, nil
 }

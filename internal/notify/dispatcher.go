@@ -194,9 +194,11 @@ func (d *Dispatcher) deliver(ctx context.Context, token uuid.UUID, n *store.Noti
 	if err != nil {
 		return err
 	}
-	latest, err := d.Store.LatestAttempts(ctx, m.ID)
-	if err != nil {
-		return err
+	latest := map[uuid.UUID]store.DeliveryAttempt{}
+	if len(channels) > 0 { // in-app only, the most common case: nothing was attempted
+		if latest, err = d.Store.LatestAttempts(ctx, m.ID); err != nil {
+			return err
+		}
 	}
 	var next time.Time // earliest retry of a channel still failing
 	dead := false

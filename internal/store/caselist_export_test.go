@@ -7,4 +7,5 @@ var (
 	InboxSQL       = inboxSQL
 	PrefixRange    = prefixRange
 	QKeysToReindex = qKeysToReindex
+	QDuplicates    = qDuplicates
 )

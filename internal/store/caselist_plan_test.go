@@ -38,8 +38,8 @@ func TestCaseListPlans(t *testing.T) {
 	for _, q := range []string{
 		`INSERT INTO case_keys (case_id, key_id, wrapped, created_at, index_version)
 			SELECT id, 'k', '\x00', opened_at, CASE WHEN random() < 0.3 THEN 1 ELSE 2 END FROM cases`,
-		`INSERT INTO person_index (case_id, kind, key_id, digest)
-			SELECT c.id, k, 'k', md5(c.id::text || k) || md5(k || c.id::text) FROM cases c,
+		`INSERT INTO person_index (case_id, kind, key_id, digest, opened_at)
+			SELECT c.id, k, 'k', md5(c.id::text || k) || md5(k || c.id::text), c.opened_at FROM cases c,
 			unnest(ARRAY['name_birth', 'document', 'document_key', 'phone', 'full_name']) k`,
 		`ANALYZE`,
 	} {

@@ -152,11 +152,14 @@ const (
 		:document_number, :place, :narrative, :officer_concern)`
 	qInsertCaseKey = `INSERT INTO case_keys (case_id, key_id, wrapped, created_at, index_version)
 		VALUES (:case_id, :key_id, :wrapped, :created_at, :index_version)`
-	qInsertIndex = `INSERT INTO person_index (case_id, kind, key_id, digest) VALUES (:case_id, :kind, :key_id, :digest)
+	// The case's opening time orders the digest's cases (0027).
+	qInsertIndex = `INSERT INTO person_index (case_id, kind, key_id, digest, opened_at)
+		VALUES (:case_id, :kind, :key_id, :digest, (SELECT opened_at FROM cases WHERE id = :case_id))
 		ON CONFLICT DO NOTHING`
 	// $1 all, $2 agency: one predicate for every scoped case read.
 	caseScopePredicate = `($1 OR c.agency_id = $2)`
 	qCaseScoped        = `SELECT c.* FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = $3`
+	qCaseNumbersScoped = `SELECT c.id, c.number FROM cases c WHERE ` + caseScopePredicate + ` AND c.id = ANY($3::uuid[])`
 	qPerson            = `SELECT * FROM persons WHERE case_id = $1`
 	qMarkStarted       = `UPDATE cases SET workflow_started_at = $2 WHERE id = $1 AND workflow_started_at IS NULL`
 	qUnstartedCases    = `SELECT c.* FROM cases c WHERE workflow_started_at IS NULL AND opened_at < $1 ORDER BY opened_at LIMIT $2`
@@ -245,6 +248,28 @@ func (s *Store) Case(ctx context.Context, scope CaseScope, id uuid.UUID) (*Case,
 		return nil, fmt.Errorf("case %s: %w", id, notFound(err))
 	}
 	return &c, nil
+}
+
+// CaseNumbers answers the numbers of those of the cases the scope may see,
+// in one read; the others are left out.
+func (s *Store) CaseNumbers(ctx context.Context, scope CaseScope, ids []uuid.UUID) (map[uuid.UUID]string, error) {
+	all, agency := scope.args()
+	keys := make(Strings, len(ids))
+	for i, id := range ids {
+		keys[i] = id.String()
+	}
+	var rows []struct {
+		ID     uuid.UUID `db:"id"`
+		Number string    `db:"number"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, qCaseNumbersScoped, all, agency, keys); err != nil {
+		return nil, fmt.Errorf("numbers of %d cases: %w", len(ids), err)
+	}
+	out := make(map[uuid.UUID]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Number
+	}
+	return out, nil
 }
 
 // numberPattern is the LIKE pattern of a case number's prefix (empty for

@@ -33,7 +33,7 @@ func TestRecordCorrection(t *testing.T) {
 		{`INSERT INTO case_keys (case_id, key_id, wrapped, created_at, index_version) VALUES ($1, 'k', '\x01', $2, 2)`, []any{caseID, now}},
 		{`INSERT INTO persons (case_id, given_name, family_name, birth_date, age_estimate, languages, phone, document_number, place,
 			narrative, officer_concern) VALUES ($1, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')`, []any{caseID}},
-		{`INSERT INTO person_index (case_id, kind, key_id, digest) VALUES ($1, 'document', 'k', 'old')`, []any{caseID}},
+		{`INSERT INTO person_index (case_id, kind, key_id, digest, opened_at) VALUES ($1, 'document', 'k', 'old', now())`, []any{caseID}},
 	} {
 		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)

@@ -16,12 +16,21 @@ const (
 	qDropIndexes  = `DELETE FROM person_index WHERE case_id = $1`
 	qKeysToRewrap = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND key_id <> $1 ORDER BY case_id LIMIT $2`
 	qRewrapKey    = `UPDATE case_keys SET key_id = $3, wrapped = $4 WHERE case_id = $1 AND key_id = $2`
-	// The most recent live cases sharing a digest, at most $3 of them.
-	qDuplicates = `SELECT c.id FROM cases c WHERE c.id IN (
-		SELECT i.case_id FROM person_index i JOIN case_keys k ON k.case_id = i.case_id AND k.wrapped IS NOT NULL
-		WHERE i.digest = ANY($1) AND i.case_id <> $2)
-		ORDER BY c.opened_at DESC, c.id LIMIT $3`
-	qIndexesOfCase = `SELECT * FROM person_index WHERE case_id = $1`
+	// The most recent live cases sharing a digest, at most $3 of them: the
+	// $3 most recent of each digest (person_index_digest_idx), then the $3
+	// most recent of those. Bounded by the digests, not by the matches: the
+	// key of each row read is looked up by itself, never joined whole.
+	qDuplicates = `SELECT m.case_id FROM (
+		SELECT DISTINCT ON (i.case_id) i.case_id, i.opened_at
+		FROM unnest($1::text[]) AS d(digest)
+		CROSS JOIN LATERAL (
+			SELECT p.case_id, p.opened_at FROM person_index p
+			WHERE p.digest = d.digest AND p.case_id <> $2
+			AND (SELECT k.wrapped IS NOT NULL FROM case_keys k WHERE k.case_id = p.case_id)
+			ORDER BY p.opened_at DESC, p.case_id LIMIT $3) i
+		ORDER BY i.case_id) m
+		ORDER BY m.opened_at DESC, m.case_id LIMIT $3`
+	qIndexesOfCase = `SELECT case_id, kind, key_id, digest FROM person_index WHERE case_id = $1`
 	// The live keys whose indexes an earlier version computed, in case_id
 	// order from a position on (case_keys_reindex_idx).
 	qKeysToReindex   = `SELECT * FROM case_keys WHERE wrapped IS NOT NULL AND index_version = $1 AND case_id > $2 ORDER BY case_id LIMIT $3`
