@@ -57,7 +57,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer topo.Close()
-	if o.Email, o.Password, err = loadOfficer(ctx, topo); err != nil {
+	if o.Email, o.Password, err = loadOfficer(ctx, topo, 2); err != nil {
 		t.Fatal(err)
 	}
 	tc, err := client.Dial(client.Options{HostPort: topo.TemporalAddr, Namespace: topo.Namespace.Namespace, Logger: quietLogger{}})
@@ -112,12 +112,13 @@ func loadOptions(t *testing.T) loadtest.Options {
 	return o
 }
 
-// loadOfficer brings the topology up as TestFaults does (the README's
-// first administrator, then the directory through the API) and answers
-// the frontline officer's e-mail and password.
-func loadOfficer(ctx context.Context, topo *Topology) (email, password string, err error) {
+// loadOfficer brings the topology up as TestFaults does, with that many
+// nrm serve and nrm worker (the README's first administrator, then the
+// directory through the API), and answers the frontline officer's e-mail
+// and password.
+func loadOfficer(ctx context.Context, topo *Topology, processes int) (email, password string, err error) {
 	adminPassword := "kestrel-" + randomHex(8)
-	adminEmail, err := topo.Up(ctx, adminPassword, 2)
+	adminEmail, err := topo.Up(ctx, adminPassword, processes)
 	if err != nil {
 		return "", "", err
 	}

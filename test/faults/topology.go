@@ -43,6 +43,9 @@ type Options struct {
 	// NRM is the nrm binary to run, built from the tree under test (Build
 	// builds it when empty).
 	NRM string
+	// WorkerEnv adds variables to the nrm worker processes' environment
+	// (NRM_WORKFLOW_CACHE, say).
+	WorkerEnv map[string]string
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -504,6 +507,9 @@ func (t *Topology) Prepare() error {
 	}
 	workerOverrides := map[string]string{"NRM_HEALTH_ADDR": "127.0.0.1:0"}
 	for k, v := range common {
+		workerOverrides[k] = v
+	}
+	for k, v := range t.opts.WorkerEnv {
 		workerOverrides[k] = v
 	}
 	t.env.worker, err = t.nrmEnv("worker", workerOverrides)
