@@ -171,11 +171,18 @@ type RecordInput struct {
 
 // Read-model writes are idempotent, so they retry without limit while
 // PostgreSQL is away; a case never loses an event.
-var readModelActivity = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-	},
+var readModelRetry = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    time.Minute,
 }
+
+var readModelActivity = workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: readModelRetry}
+
+// readModelLocalActivity runs a case's read-model write in the worker that
+// runs the workflow task (changeLocalRecord): a transaction of
+// milliseconds, with the same retries, that needs neither the task queue's
+// routing nor its own round trips to the server. If the worker dies during
+// it, the workflow task times out and another worker runs it again, as a
+// retried activity would.
+var readModelLocalActivity = workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: readModelRetry}

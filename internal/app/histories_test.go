@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/nrm-tm/nrm/internal/app"
+	"github.com/nrm-tm/nrm/internal/crypto"
 	"github.com/nrm-tm/nrm/internal/testenv"
 	"github.com/nrm-tm/nrm/workflows"
 )
@@ -176,9 +179,12 @@ func saveHistory(t *testing.T, sys *app.System, workflowID, runID, name string) 
 		return
 	}
 	ctx := context.Background()
-	testenv.Eventually(t, 20*time.Second, "the workflow to finish", func() bool {
+	// Finished, or waiting on its timers alone: a closed case waits out its
+	// retention, longer than a test.
+	testenv.Eventually(t, 20*time.Second, "the workflow to finish or rest", func() bool {
 		d, err := sys.Temporal.DescribeWorkflowExecution(ctx, workflowID, runID)
-		return err == nil && d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		return err == nil && (d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING ||
+			d.PendingWorkflowTask == nil && len(d.PendingActivities) == 0)
 	})
 	iter := sys.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
@@ -187,6 +193,15 @@ func saveHistory(t *testing.T, sys *app.System, workflowID, runID, name string) 
 		testenv.Must(t, err)
 		h.Events = append(h.Events, ev)
 	}
+	// The stored histories are in clear, as the replay test reads them
+	// without the run's key: the system's payloads are encrypted with a key
+	// made for this run (they hold IDs and codes, nothing personal).
+	codec := crypto.NewPayloadCodec(sys.Keys)
+	testenv.Must(t, proxy.VisitPayloads(ctx, h, proxy.VisitPayloadsOptions{
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Decode(p)
+		},
+	}))
 	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 	testenv.Must(t, err)
 	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "histories", name+".json")

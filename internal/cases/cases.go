@@ -326,7 +326,8 @@ func (s *Service) recordClosedAtOnce(ctx context.Context, p auth.Principal, c *s
 
 // startAndOpen starts the workflow and waits, in the same call, until it has
 // recorded the opening (update-with-start), so the answer carries the stage
-// and obligations the workflow set.
+// and obligations the workflow set. Recording the opening marked the
+// workflow started (store.RecordTransition).
 func (s *Service) startAndOpen(ctx context.Context, c *store.Case) error {
 	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
 	defer cancel()
@@ -345,7 +346,7 @@ func (s *Service) startAndOpen(ctx context.Context, c *store.Case) error {
 	if err := handle.Get(ctx, nil); err != nil {
 		return fmt.Errorf("open case %s: %w", c.ID, err)
 	}
-	return s.Store.MarkWorkflowStarted(ctx, c.ID, s.now())
+	return nil
 }
 
 func (s *Service) startOptions(c *store.Case) client.StartWorkflowOptions {

@@ -57,6 +57,62 @@ type Options struct {
 	ReadsFor       time.Duration
 	// Out receives the result lines as they are measured (nil: none).
 	Out io.Writer
+	// CPU reads the processor time the deployment's processes have used
+	// so far, by process (nil: not measured). With it, each row also says
+	// how much of it one operation of each kind cost, and where: the
+	// evidence of what limits the rate on a machine the load saturates.
+	CPU func() CPU
+}
+
+// CPU is processor time by process name ("temporal", "postgres", "api"…).
+type CPU map[string]time.Duration
+
+// sub is c minus an earlier reading.
+func (c CPU) sub(earlier CPU) CPU {
+	out := CPU{}
+	for k, v := range c {
+		out[k] = v - earlier[k]
+	}
+	return out
+}
+
+func (c CPU) add(o CPU) CPU {
+	out := maps.Clone(c)
+	if out == nil {
+		out = CPU{}
+	}
+	for k, v := range o {
+		out[k] += v
+	}
+	return out
+}
+
+// per is the time per operation of n.
+func (c CPU) per(n int) CPU {
+	out := CPU{}
+	for k, v := range c {
+		out[k] = v / time.Duration(max(n, 1))
+	}
+	return out
+}
+
+// Total is the time of every process.
+func (c CPU) Total() time.Duration {
+	var t time.Duration
+	for _, v := range c {
+		t += v
+	}
+	return t
+}
+
+// String lists the processes by name, then the total, in milliseconds.
+func (c CPU) String() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		fmt.Fprintf(&b, "%s %.1f  ", k, float64(c[k].Microseconds())/1000)
+	}
+	fmt.Fprintf(&b, "= %.1f ms", float64(c.Total().Microseconds())/1000)
+	return b.String()
 }
 
 // Alternations is how many times each row alternates engine and API runs,
@@ -142,6 +198,9 @@ type Row struct {
 	Open        Stats
 	// Ratio is the open-case rate over the engine rate.
 	Ratio float64
+	// EngineCPU and OpenCPU are the processor time one operation of each
+	// kind cost, by process (nil when Options.CPU is).
+	EngineCPU, OpenCPU CPU
 }
 
 // Failures count the operations that failed, by kind and by reason
@@ -266,10 +325,17 @@ func (r *runner) run(ctx context.Context) error {
 
 func (r *runner) row(ctx context.Context, same bool, conc int) error {
 	var eng, open phase
+	var engCPU, openCPU CPU
 	per := r.o.N / Alternations
 	for range Alternations {
+		before := r.cpu()
 		eng.add(runOps(ctx, conc, per, r.eng.run))
+		between := r.cpu()
 		open.add(runOps(ctx, conc, per, r.openOp(same)))
+		after := r.cpu()
+		if r.o.CPU != nil {
+			engCPU, openCPU = engCPU.add(between.sub(before)), openCPU.add(after.sub(between))
+		}
 		if err := r.check(ctx, map[string]*phase{kindEngine: &eng, kindOpen: &open}); err != nil {
 			return err
 		}
@@ -278,9 +344,23 @@ func (r *runner) row(ctx context.Context, same bool, conc int) error {
 	if row.Engine.Rate > 0 {
 		row.Ratio = row.Open.Rate / row.Engine.Rate
 	}
+	if r.o.CPU != nil {
+		row.EngineCPU, row.OpenCPU = engCPU.per(row.Engine.Count), openCPU.per(row.Open.Count)
+	}
 	r.res.Rows = append(r.res.Rows, row)
 	fmt.Fprintln(r.o.Out, row)
+	if r.o.CPU != nil {
+		fmt.Fprintf(r.o.Out, "    CPU per operation   engine: %s\n    CPU per operation   open case: %s\n", row.EngineCPU, row.OpenCPU)
+	}
 	return nil
+}
+
+// cpu reads the processes' CPU time, if measured.
+func (r *runner) cpu() CPU {
+	if r.o.CPU == nil {
+		return nil
+	}
+	return r.o.CPU()
 }
 
 func who(same bool) string {

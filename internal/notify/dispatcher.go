@@ -159,17 +159,70 @@ func (d *Dispatcher) DeliverOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(items))
-	for i := range items {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = d.deliver(ctx, token, &items[i])
-		}()
+	channels, err := d.agencyChannels(ctx, items)
+	if err != nil {
+		return 0, err // the claims run out; the next pass after the lease tries again
 	}
+	var inApp []*store.NotificationItem
+	var wg sync.WaitGroup
+	errs := make([]error, len(items)+1)
+	for i := range items {
+		n := &items[i]
+		if n.RecipientAgencyID != nil && len(channels[*n.RecipientAgencyID]) == 0 {
+			inApp = append(inApp, n)
+			continue
+		}
+		wg.Go(func() { errs[i] = d.deliver(ctx, token, n, channels) })
+	}
+	errs[len(items)] = d.deliverInApp(ctx, token, inApp)
 	wg.Wait()
 	return len(items), errors.Join(errs...)
+}
+
+// agencyChannels reads the active channels of each agency the items are
+// addressed to, once per agency.
+func (d *Dispatcher) agencyChannels(ctx context.Context, items []store.NotificationItem) (map[uuid.UUID][]store.Channel, error) {
+	out := map[uuid.UUID][]store.Channel{}
+	for _, n := range items {
+		if n.RecipientAgencyID == nil {
+			continue
+		}
+		if _, ok := out[*n.RecipientAgencyID]; ok {
+			continue
+		}
+		chs, err := d.Store.ActiveChannels(ctx, *n.RecipientAgencyID)
+		if err != nil {
+			return nil, err
+		}
+		out[*n.RecipientAgencyID] = chs
+	}
+	return out, nil
+}
+
+// deliverInApp settles together the notifications of agencies without an
+// active channel: the app's inbox is their delivery, nothing is sent.
+func (d *Dispatcher) deliverInApp(ctx context.Context, token uuid.UUID, items []*store.NotificationItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, n := range items {
+		ids[i] = n.ID
+	}
+	settled, err := d.Store.MarkNotificationsDelivered(ctx, ids, token, d.now())
+	if err != nil {
+		return err
+	}
+	done := make(map[string]bool, len(settled))
+	for _, id := range settled {
+		done[id] = true
+	}
+	for _, n := range items {
+		if done[n.ID] {
+			d.delivered(ctx, d.message(n))
+		}
+	}
+	return nil
 }
 
 func (d *Dispatcher) message(n *store.NotificationItem) Message {
@@ -185,20 +238,15 @@ func (d *Dispatcher) message(n *store.NotificationItem) Message {
 // active channels that is due, records each attempt and settles the
 // notification. A store error leaves the claim to run out: the next pass
 // after the lease tries again.
-func (d *Dispatcher) deliver(ctx context.Context, token uuid.UUID, n *store.NotificationItem) error {
+func (d *Dispatcher) deliver(ctx context.Context, token uuid.UUID, n *store.NotificationItem, agencyChannels map[uuid.UUID][]store.Channel) error {
 	m := d.message(n)
 	if n.RecipientAgencyID == nil {
 		return d.noRecipient(ctx, token, m)
 	}
-	channels, err := d.Store.ActiveChannels(ctx, m.AgencyID)
+	channels := agencyChannels[m.AgencyID]
+	latest, err := d.Store.LatestAttempts(ctx, m.ID)
 	if err != nil {
 		return err
-	}
-	latest := map[uuid.UUID]store.DeliveryAttempt{}
-	if len(channels) > 0 { // in-app only, the most common case: nothing was attempted
-		if latest, err = d.Store.LatestAttempts(ctx, m.ID); err != nil {
-			return err
-		}
 	}
 	var next time.Time // earliest retry of a channel still failing
 	dead := false
@@ -267,12 +315,18 @@ func (d *Dispatcher) deliver(ctx context.Context, token uuid.UUID, n *store.Noti
 	if err != nil || !ok {
 		return err
 	}
+	d.delivered(ctx, m)
+	return nil
+}
+
+// delivered tells the process's own channels (nrm dev's log) of a
+// notification once it is settled as delivered.
+func (d *Dispatcher) delivered(ctx context.Context, m Message) {
 	for _, c := range d.Channels {
 		if err := c.Send(ctx, m); err != nil {
 			d.log().Warn("notification channel failed", "channel", c.Name(), "notification_id", m.ID, "error", err)
 		}
 	}
-	return nil
 }
 
 // noRecipient dead-letters a notification addressed to a role no agency

@@ -284,3 +284,49 @@ func TestDispatchInAppOnlyIsDeliveredAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// One pass over a claim that mixes the three cases: the notifications of
+// agencies without a channel are settled together, those of an agency with
+// a webhook are sent, and one addressed to a role no agency holds is dead.
+// Each delivered one reaches the process's own channels once.
+func TestDispatchSettlesInAppTogetherBesideChannels(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	hooked := w.add(t, "breach", "opening_agency")
+	inApp := w.add(t, "reminder", "competent_authority", "competent_authority", "competent_authority")
+	nobody := w.add(t, "breach", "child_protection")
+	rcv := newReceiver(t)
+	_, _, err := w.secrets().AddChannel(ctx, w.agency.ID, store.ChannelWebhook, rcv.URL+"/nrm/hook")
+	testenv.Must(t, err)
+	log, logs := newLog()
+	d := &notify.Dispatcher{Store: w.st, Keys: w.keys, Log: log, Webhooks: loopbackHooks, Channels: []notify.Channel{notify.LogChannel{Log: log}}}
+	if n, err := d.DeliverOnce(ctx); err != nil || n != 5 {
+		t.Fatalf("claimed %d (%v), want 5", n, err)
+	}
+	status := w.statuses(t)
+	for _, id := range append(hooked, inApp...) {
+		if status[id] != store.NotificationDelivered {
+			t.Errorf("%s: status %s, want delivered", id, status[id])
+		}
+	}
+	if status[nobody[0]] != store.NotificationDead {
+		t.Errorf("%s: status %s, want dead", nobody[0], status[nobody[0]])
+	}
+	if got := rcv.deliveries(); len(got) != 1 || got[0].header.Get("X-NRM-Delivery") != hooked[0] {
+		t.Errorf("the webhook received %d deliveries, want the opening agency's one", len(got))
+	}
+	for _, id := range append(hooked, inApp...) {
+		c := 0
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"notification delivered"`) && strings.Contains(line, id) {
+				c++
+			}
+		}
+		if c != 1 {
+			t.Errorf("%s: %d log lines of its delivery, want 1", id, c)
+		}
+	}
+	if n, err := d.DeliverOnce(ctx); err != nil || n != 0 {
+		t.Errorf("a second pass claimed %d (%v), want none", n, err)
+	}
+}

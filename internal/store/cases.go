@@ -312,6 +312,10 @@ func (s *Store) UnstartedCases(ctx context.Context, before time.Time, limit int)
 // PinSOP records an SOP version's content hash the first time it is used and
 // refuses a different content under the same version afterwards.
 func (s *Store) PinSOP(ctx context.Context, sopID, version, hash string) error {
+	pin := sopPin{sopID, version, hash}
+	if _, ok := s.pinned.Load(pin); ok {
+		return nil
+	}
 	if _, err := s.db.ExecContext(ctx, qPinSOP, sopID, version, hash); err != nil {
 		return fmt.Errorf("pin SOP %s %s: %w", sopID, version, err)
 	}
@@ -322,8 +326,12 @@ func (s *Store) PinSOP(ctx context.Context, sopID, version, hash string) error {
 	if stored != hash {
 		return fmt.Errorf("SOP %s version %s (stored hash %.12s, file hash %.12s): %w", sopID, version, stored, hash, ErrSOPChanged)
 	}
+	s.pinned.Store(pin, true)
 	return nil
 }
+
+// sopPin is an SOP version and the hash of its content.
+type sopPin struct{ sop, version, hash string }
 
 // CheckSOP verifies, without pinning, that a version's content matches what is
 // stored for it, if anything is.

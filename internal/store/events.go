@@ -25,8 +25,12 @@ const (
 	// Event IDs derive from workflow ID and sequence: a retried activity hits the conflict.
 	qInsertEvent = `INSERT INTO case_events (id, seq, case_id, type, at, actor_id, data) VALUES (:id, :seq, :case_id, :type, :at, :actor_id, :data)
 		ON CONFLICT (id) DO NOTHING`
+	// A transition recorded is the case's workflow at work: it marks the
+	// workflow started (the reconciler starts those that are not), so that
+	// opening a case needs no write of its own for that.
 	qSetStage = `UPDATE cases SET stage = $2, updated_at = GREATEST(updated_at, $3),
-		closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END WHERE id = $1`
+		closed_at = CASE WHEN $2 = 'closed' THEN COALESCE(closed_at, $3) ELSE closed_at END,
+		workflow_started_at = COALESCE(workflow_started_at, $3) WHERE id = $1`
 	// A timeline is in the order things happened; seq orders the events of
 	// one step, which share their time (workflows.ReferralSeqBase).
 	qTimeline = `SELECT * FROM case_events WHERE case_id = $1 ORDER BY at, seq, id`

@@ -37,3 +37,29 @@ func TestTimelineDataIsAnObject(t *testing.T) {
 		}
 	}
 }
+
+// Recording a transition marks the case's workflow started, at the first
+// transition's time: opening a case relies on it instead of a write of its
+// own, and the reconciler leaves the case alone.
+func TestTransitionMarksTheWorkflowStarted(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	c, _ := seedCase(t, st)
+	opened := time.Now().UTC().Truncate(time.Microsecond)
+	later := opened.Add(time.Hour)
+	unstarted, err := st.UnstartedCases(ctx, later, 10)
+	testenv.Must(t, err)
+	if len(unstarted) != 1 || unstarted[0].ID != c.ID {
+		t.Fatalf("unstarted before the first transition: %d cases, want the seeded one", len(unstarted))
+	}
+	testenv.Must(t, st.RecordTransition(ctx, store.Transition{CaseID: c.ID, At: opened, Stage: "identification"}))
+	testenv.Must(t, st.RecordTransition(ctx, store.Transition{CaseID: c.ID, At: later, Stage: "recovery"}))
+	got, err := st.Case(ctx, store.CaseScope{All: true}, c.ID)
+	testenv.Must(t, err)
+	if got.WorkflowStartedAt == nil || !got.WorkflowStartedAt.Equal(opened) || got.Stage != "recovery" {
+		t.Errorf("workflow started at %v, stage %s; want %v (the first transition), recovery", got.WorkflowStartedAt, got.Stage, opened)
+	}
+	if unstarted, err := st.UnstartedCases(ctx, later.Add(time.Hour), 10); err != nil || len(unstarted) != 0 {
+		t.Errorf("unstarted after a transition: %d cases (%v), want none", len(unstarted), err)
+	}
+}

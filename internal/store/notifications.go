@@ -176,10 +176,11 @@ const (
 
 	qReschedule = `UPDATE notification_dispatch SET next_attempt_at = $3, claim_token = NULL, claimed_at = NULL
 		WHERE notification_id = $1 AND claim_token = $2`
-	qReleaseClaim = `DELETE FROM notification_dispatch WHERE notification_id = $1 AND claim_token = $2`
-	qSettle       = `UPDATE notifications
+	qReleaseClaims = `DELETE FROM notification_dispatch WHERE notification_id = ANY($1::text[]) AND claim_token = $2
+		RETURNING notification_id`
+	qSettle = `UPDATE notifications
 		SET status = $2, delivered_at = CASE WHEN $2 = 'delivered' THEN $3::timestamptz ELSE delivered_at END
-		WHERE id = $1 AND status = 'pending'`
+		WHERE id = ANY($1::text[]) AND status = 'pending'`
 
 	qInbox = `SELECT ` + notificationColumns + `, c.number AS case_number
 		FROM notifications n JOIN cases c ON c.id = n.case_id
@@ -406,34 +407,46 @@ func (s *Store) RescheduleNotification(ctx context.Context, id string, token uui
 // MarkNotificationDelivered settles a claimed notification as delivered on
 // every channel. It reports false when the claim was lost.
 func (s *Store) MarkNotificationDelivered(ctx context.Context, id string, token uuid.UUID, at time.Time) (bool, error) {
-	return s.settle(ctx, id, token, NotificationDelivered, at)
+	settled, err := s.settle(ctx, []string{id}, token, NotificationDelivered, at)
+	return len(settled) == 1, err
+}
+
+// MarkNotificationsDelivered settles claimed notifications as delivered in
+// one transaction: those of agencies that receive them in the app only,
+// the most common case, need no attempt each. It answers those settled;
+// the others' claims were lost.
+func (s *Store) MarkNotificationsDelivered(ctx context.Context, ids []string, token uuid.UUID, at time.Time) ([]string, error) {
+	return s.settle(ctx, ids, token, NotificationDelivered, at)
 }
 
 // MarkNotificationDead settles a claimed notification as dead: a channel
 // exhausted its retries, or no agency can receive it. It reports false when
 // the claim was lost.
 func (s *Store) MarkNotificationDead(ctx context.Context, id string, token uuid.UUID, at time.Time) (bool, error) {
-	return s.settle(ctx, id, token, NotificationDead, at)
+	settled, err := s.settle(ctx, []string{id}, token, NotificationDead, at)
+	return len(settled) == 1, err
 }
 
-func (s *Store) settle(ctx context.Context, id string, token uuid.UUID, status string, at time.Time) (bool, error) {
-	settled := false
+// settle ends the claims still held under token and settles those
+// notifications, answering their IDs.
+func (s *Store) settle(ctx context.Context, ids []string, token uuid.UUID, status string, at time.Time) ([]string, error) {
+	var settled []string
+	if len(ids) == 0 {
+		return settled, nil
+	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, qReleaseClaim, id, token)
-		if err != nil {
+		settled = nil
+		if err := tx.SelectContext(ctx, &settled, qReleaseClaims, Strings(ids), token); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return err
+		if len(settled) == 0 {
+			return nil
 		}
-		if _, err := tx.ExecContext(ctx, qSettle, id, status, at); err != nil {
-			return err
-		}
-		settled = true
-		return nil
+		_, err := tx.ExecContext(ctx, qSettle, Strings(settled), status, at)
+		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("mark notification %s %s: %w", id, status, err)
+		return nil, fmt.Errorf("mark %d notifications %s (first %s): %w", len(ids), status, ids[0], err)
 	}
 	return settled, nil
 }

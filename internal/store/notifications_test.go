@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -337,6 +338,56 @@ func TestOutboxClaimLeasesEachNotificationOnce(t *testing.T) {
 		if n.ID == ids[0] && (n.DeliveredAt == nil || !n.DeliveredAt.Equal(now)) {
 			t.Errorf("delivered_at = %v, want %v", n.DeliveredAt, now)
 		}
+	}
+}
+
+// The in-app notifications of one claim are settled in one transaction:
+// those whose claim was taken over after the lease ran out are left to the
+// dispatcher that holds them now, and only the others are answered.
+func TestOutboxSettlesAClaimTogether(t *testing.T) {
+	f := newOutboxFixture(t)
+	ctx := context.Background()
+	ids := f.add(t, "opening_agency", "supervisor", "competent_authority")
+	now := f.t0
+	lease := now.Add(time.Minute)
+	tok1, first, err := f.st.ClaimNotifications(ctx, now, lease, 10)
+	testenv.Must(t, err)
+	if len(first) != 3 {
+		t.Fatalf("claimed %v, want all three", idsOf(first))
+	}
+	// The first dispatcher stalls past its lease; another takes all three
+	// over and settles the second before the first wakes up.
+	tok2, again, err := f.st.ClaimNotifications(ctx, lease, lease.Add(time.Minute), 10)
+	testenv.Must(t, err)
+	if len(again) != 3 {
+		t.Fatalf("claimed after the lease %v, want all three", idsOf(again))
+	}
+	if ok, err := f.st.MarkNotificationDelivered(ctx, ids[1], tok2, lease); err != nil || !ok {
+		t.Fatalf("settle with the new claim = %v, %v", ok, err)
+	}
+	if got, err := f.st.MarkNotificationsDelivered(ctx, ids, tok1, lease); err != nil || len(got) != 0 {
+		t.Errorf("settling with the lost claim = %v, %v; want none", got, err)
+	}
+	settled, err := f.st.MarkNotificationsDelivered(ctx, ids, tok2, lease)
+	testenv.Must(t, err)
+	slices.Sort(settled)
+	want := []string{ids[0], ids[2]}
+	slices.Sort(want)
+	if !slices.Equal(settled, want) {
+		t.Errorf("settled %v, want %v (the second was settled already)", settled, want)
+	}
+	all, err := f.st.CaseNotifications(ctx, f.cs.ID)
+	testenv.Must(t, err)
+	for _, n := range all {
+		if n.Status != store.NotificationDelivered || n.DeliveredAt == nil || !n.DeliveredAt.Equal(lease) {
+			t.Errorf("%s: status %s delivered at %v, want delivered at %v", n.ID, n.Status, n.DeliveredAt, lease)
+		}
+	}
+	if _, next, err := f.st.ClaimNotifications(ctx, lease.Add(time.Hour), lease.Add(2*time.Hour), 10); err != nil || len(next) != 0 {
+		t.Errorf("claimable after settling: %v, %v", idsOf(next), err)
+	}
+	if got, err := f.st.MarkNotificationsDelivered(ctx, nil, tok2, lease); err != nil || len(got) != 0 {
+		t.Errorf("settling nothing = %v, %v", got, err)
 	}
 }
 

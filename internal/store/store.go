@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,9 @@ type Store struct {
 	db *sqlx.DB
 	// audit gathers the audit entries appended at the same time (Audit).
 	audit auditQueue
+	// pinned holds the SOP versions (sopPin) this process has pinned and
+	// found unchanged: their rows never change once written.
+	pinned sync.Map
 }
 
 // Open connects to PostgreSQL and checks the connection.
@@ -38,8 +42,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	// As many idle connections as open ones: under a burst, a connection
+	// returned beyond the idle limit is closed and the next one opened
+	// again, a new PostgreSQL backend each time.
 	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
+	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()

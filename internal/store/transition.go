@@ -141,9 +141,10 @@ func (s *Store) RecordTransition(ctx context.Context, t Transition) error {
 // writeObligationsAndNotifications upserts obligation rows and queues
 // notifications, resolving roles to agencies where no agency is named.
 func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, obligations []Obligation, notes []Notification) error {
+	agencies := roleAgencies{}
 	for _, o := range obligations {
 		if o.OwnerAgencyID == nil {
-			agency, err := roleAgency(ctx, tx, caseID, o.OwnerRole, o.OwnerAgencyType)
+			agency, err := agencies.of(ctx, tx, caseID, o.OwnerRole, o.OwnerAgencyType)
 			if err != nil {
 				return err
 			}
@@ -155,7 +156,7 @@ func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID u
 	}
 	for _, n := range notes {
 		if n.RecipientAgencyID == nil {
-			agency, err := roleAgency(ctx, tx, caseID, n.RecipientRole, n.RecipientAgencyType)
+			agency, err := agencies.of(ctx, tx, caseID, n.RecipientRole, n.RecipientAgencyType)
 			if err != nil {
 				return err
 			}
@@ -166,6 +167,24 @@ func writeObligationsAndNotifications(ctx context.Context, tx *sqlx.Tx, caseID u
 		}
 	}
 	return nil
+}
+
+// roleAgencies remembers, within one transaction on one case, the agency
+// that answers for each role and agency type: an opening that finds ten
+// earlier cases of the person notifies the same authority ten times.
+type roleAgencies map[[2]string]*uuid.UUID
+
+func (m roleAgencies) of(ctx context.Context, tx *sqlx.Tx, caseID uuid.UUID, role, agency string) (*uuid.UUID, error) {
+	key := [2]string{role, agency}
+	if id, ok := m[key]; ok {
+		return id, nil
+	}
+	id, err := roleAgency(ctx, tx, caseID, role, agency)
+	if err != nil {
+		return nil, err
+	}
+	m[key] = id
+	return id, nil
 }
 
 // roleAgency returns the agency that answers for role in a case: the one

@@ -65,7 +65,7 @@ func TestLoad(t *testing.T) {
 		t.Fatalf("connect to the topology's Temporal: %v", err)
 	}
 	defer tc.Close()
-	o.API, o.Temporal, o.Out = topo.APIURLs[0], tc, os.Stdout
+	o.API, o.Temporal, o.Out, o.CPU = topo.APIURLs[0], tc, os.Stdout, topologyCPU(topo)
 	fmt.Printf("\n==== nrm load against the production topology: Temporal %s (%d history shards) on PostgreSQL, %d× nrm serve (the load through %s), %d× nrm worker; n=%d ====\n",
 		topo.TemporalAddr, opts.HistoryShards, len(topo.APIs), topo.APIs[0].Name, len(topo.Workers), o.N)
 	before := workerRSS(topo)
@@ -89,6 +89,23 @@ func TestLoad(t *testing.T) {
 	for i, w := range topo.Workers {
 		fmt.Printf("%s resident memory: %.0f MiB before the run, %.0f MiB after it, with %d open cases across the %d workers\n",
 			w.Name, float64(before[i])/(1<<20), float64(after[i])/(1<<20), open, len(topo.Workers))
+	}
+}
+
+// topologyCPU reads the processor time of the topology's processes: the
+// Temporal server, PostgreSQL (every postgres process on the machine, so
+// run it on a quiet one), the API and worker processes summed, and this
+// test process ("load": the clients and the bare workflow's worker).
+func topologyCPU(topo *Topology) func() loadtest.CPU {
+	return func() loadtest.CPU {
+		c := loadtest.CPU{"temporal": topo.Temporal.CPU(), "postgres": commandCPU("postgres"), "load": pidCPU("self")}
+		for _, p := range topo.APIs {
+			c["api"] += p.CPU()
+		}
+		for _, p := range topo.Workers {
+			c["worker"] += p.CPU()
+		}
+		return c
 	}
 }
 

@@ -237,3 +237,75 @@ func (p *Proc) RSS() int64 {
 	}
 	return 0
 }
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100 on
+// every Linux architecture Go builds for that reports it to user space.
+const clockTicks = 100
+
+// CPU is the processor time (user and system) the process has used, from
+// /proc (0 when it is not running).
+func (p *Proc) CPU() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return pidCPU(strconv.Itoa(p.cmd.Process.Pid))
+}
+
+// pidCPU reads utime + stime of /proc/<pid>/stat (0 when it cannot).
+func pidCPU(pid string) time.Duration { return statCPU(pid, false) }
+
+// statCPU reads utime + stime, and with children cutime + cstime: the time
+// of the children the process has waited for, which is how PostgreSQL's
+// backends that ended count (their postmaster waits for them).
+func statCPU(pid string, children bool) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest) // f[0] is field 3, so utime (14) is f[11]
+	if len(f) < 15 {
+		return 0
+	}
+	fields := f[11:13]
+	if children {
+		fields = f[11:15]
+	}
+	var ticks int64
+	for _, v := range fields {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// commandCPU is the processor time of every running process whose command
+// is name, with the children each has waited for (PostgreSQL's postmaster
+// and backends: "postgres"; the backends of closed connections count
+// through the postmaster).
+func commandCPU(name string) time.Duration {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, e := range entries {
+		pid := e.Name()
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile("/proc/" + pid + "/comm"); err == nil && strings.TrimSpace(string(comm)) == name {
+			total += statCPU(pid, true)
+		}
+	}
+	return total
+}
