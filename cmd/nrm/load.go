@@ -30,7 +30,7 @@ then every case the same person; then case reads at a fixed rate. Prints the
 rates, p50 and p99 of each and the ratio open-case rate / engine rate.
 
 WARNING: it opens real cases (synthetic persons named "Load…", n per
-concurrency and series: 900 with the defaults) and runs workflows in the
+concurrency and series: 3600 with the defaults) and runs workflows in the
 namespace. Use it on a development (nrm dev) or staging deployment, never on
 one with real cases. The API's per-user rate limit must allow the load:
 start the deployment with NRM_USER_RATE=1000000.

@@ -19,7 +19,7 @@ func TestLoadFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.API != "http://127.0.0.1:8080" || addr != "127.0.0.1:7233" || ns != "nrm" || o.Email != "officer@lebap-police.example" ||
-		o.Password != "demo-password-1" || o.N != 150 || len(o.Concurrency) != 3 || !o.SamePerson || o.ReadsPerSecond != 200 ||
+		o.Password != "demo-password-1" || o.N != 600 || len(o.Concurrency) != 3 || !o.SamePerson || o.ReadsPerSecond != 200 ||
 		o.ReadsFor != 10*time.Second || o.TaskQueue != "nrm-load" {
 		t.Errorf("defaults: %+v %s %s", o, addr, ns)
 	}

@@ -22,7 +22,9 @@ import (
 //
 //	go test -v -run '^$' -bench Load -benchtime 1x -timeout 30m ./internal/app/
 //
-// NRM_LOAD_N sets the operations of each kind per concurrency (default 150).
+// NRM_LOAD_N sets the operations of each kind per concurrency (default 600:
+// 200 per alternation, enough that a few slow workflow starts do not move
+// the ratios).
 func BenchmarkLoad(b *testing.B) {
 	o := loadtest.Defaults()
 	if s := os.Getenv("NRM_LOAD_N"); s != "" {

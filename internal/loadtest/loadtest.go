@@ -121,7 +121,7 @@ const Alternations = 3
 
 // Defaults are the measurements of the README's figures.
 func Defaults() Options {
-	return Options{TaskQueue: "nrm-load", N: 150, Concurrency: []int{1, 8, 32}, SamePerson: true, Region: "lebap",
+	return Options{TaskQueue: "nrm-load", N: 600, Concurrency: []int{1, 8, 32}, SamePerson: true, Region: "lebap",
 		ReadsPerSecond: 200, ReadsFor: 10 * time.Second}
 }
 

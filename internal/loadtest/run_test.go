@@ -22,6 +22,14 @@ func TestRun(t *testing.T) {
 	o.N, o.Concurrency, o.ReadsPerSecond, o.ReadsFor = 3, []int{1}, 20, 300*time.Millisecond
 	var out bytes.Buffer
 	o.Out = &out
+	// A deployment whose API process uses 1 ms more each time it is read:
+	// each phase, between two readings, costs 1 ms, so each operation of a
+	// row's three alternations of one costs 1 ms.
+	readings := 0
+	o.CPU = func() loadtest.CPU {
+		readings++
+		return loadtest.CPU{"api": time.Duration(readings) * time.Millisecond, "temporal": time.Second}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := loadtest.Run(ctx, o)
@@ -36,17 +44,26 @@ func TestRun(t *testing.T) {
 		if r.Engine.Count != 3 || r.Open.Count != 3 || r.Engine.P99 <= 0 || r.Open.P50 <= 0 || r.Ratio <= 0 {
 			t.Errorf("row %+v lacks measurements", r)
 		}
+		for _, c := range []loadtest.CPU{r.EngineCPU, r.OpenCPU} {
+			if c["api"] != time.Millisecond || c["temporal"] != 0 || c.Total() != time.Millisecond {
+				t.Errorf("row %s: CPU per operation %v, want api 1 ms and nothing else", r.Who, c)
+			}
+		}
+	}
+	if want := 2 * 3 * loadtest.Alternations; readings != want {
+		t.Errorf("CPU read %d times, want %d (before and after each phase of each alternation)", readings, want)
 	}
 	if res.Reads.Count == 0 || res.Failures.Total() != 0 {
 		t.Errorf("reads %+v, failures %+v", res.Reads, res.Failures)
 	}
-	if lines := strings.Count(out.String(), "\n"); lines != 3 || !strings.Contains(out.String(), "case reads at 20/s for 0.3 s") {
+	if lines := strings.Count(out.String(), "\n"); lines != 7 || !strings.Contains(out.String(), "case reads at 20/s for 0.3 s") ||
+		strings.Count(out.String(), "CPU per operation   open case: api 1.0  temporal 0.0  = 1.0 ms") != 2 {
 		t.Errorf("output of %d lines:\n%s", lines, out.String())
 	}
 
 	// An encounter in a region the deployment does not have: 422, counted,
 	// and the run fails without a row.
-	o.Region, o.ReadsFor = "atlantis", 0
+	o.Region, o.ReadsFor, o.CPU = "atlantis", 0, nil
 	res, err = loadtest.Run(ctx, o)
 	if err == nil || !strings.Contains(err.Error(), "status 422") || res.Failures.Open == 0 || len(res.Rows) != 0 {
 		t.Errorf("a refused opening: err %v, result %+v", err, res)

@@ -21,7 +21,7 @@ import (
 // TestLoad's flags: it takes minutes, so it runs only when asked for.
 var (
 	loadOn      = flag.Bool("faults.load", false, "run TestLoad: nrm load's measurements against the production topology (minutes; not part of CI)")
-	loadN       = flag.Int("faults.load-n", 150, "TestLoad: operations of each kind per concurrency")
+	loadN       = flag.Int("faults.load-n", 600, "TestLoad: operations of each kind per concurrency")
 	loadConc    = flag.String("faults.load-concurrency", "1,8,32", "TestLoad: comma-separated concurrencies")
 	loadReadFor = flag.Duration("faults.load-reads-for", 10*time.Second, "TestLoad: how long to read cases at 200 a second (0: no reads)")
 )
